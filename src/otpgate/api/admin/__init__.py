@@ -1,0 +1,1 @@
+"""Tenant-side endpoints: the outbox (and, later, sponsors and beneficiaries)."""

@@ -1,0 +1,1 @@
+"""The evaluation API (``/api/evaluation``), wire-compatible with the integration guide."""

@@ -1,0 +1,163 @@
+"""``/api/evaluation``: POST starts, PATCH verifies/resends/resumes/completes, GET reads."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from otpgate.api.evaluation.schemas import (
+    ErrorResponse,
+    EvaluationPatch,
+    EvaluationRequest,
+    EvaluationResponse,
+)
+from otpgate.api.evaluation.translate import (
+    PATCH_ANSWERS,
+    Answered,
+    error_response,
+    evaluation_body,
+    validation_response,
+)
+from otpgate.core.errors import Conflict, InvalidInput, OtpError
+from otpgate.core.model import Channel, Environment
+from otpgate.destinations import parse_email, parse_phone
+from otpgate.http.auth import require_key
+from otpgate.storage.accounts import Principal
+from otpgate.wiring import Services
+from otpgate.workflows.evaluation import PatchAction, StartEvaluation
+
+
+class EvaluationRoute(APIRoute):
+    """Maps core errors and validation failures to this API's error bodies."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except Answered as exc:
+                response = exc.response
+            except RequestValidationError as exc:
+                response = validation_response(exc)
+            except OtpError as exc:
+                response = error_response(exc)
+            version = request.headers.get("x-api-version")
+            if version and len(version) <= 64 and version.isprintable():
+                response.headers["X-API-Version"] = version
+            return response
+
+        return guarded
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (400, 401, 404, 409, 413, 429)
+}
+router = APIRouter(prefix="/api/evaluation", route_class=EvaluationRoute, tags=["evaluation"])
+
+
+def _services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def _eval_id(raw: str) -> str:
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError as exc:
+        raise InvalidInput("eval_id", "eval_id must be a UUID") from exc
+
+
+@router.post("", response_model=EvaluationResponse, responses=ERRORS)
+async def start_evaluation(
+    body: EvaluationRequest, request: Request, principal: Principal = Depends(require_key)
+) -> JSONResponse:
+    services = _services(request)
+    ind = body.data.individual
+    sandbox = principal.environment is Environment.SANDBOX
+    phone = (
+        parse_phone(ind.phone_number, "data.individual.phone_number", allow_magic=sandbox)
+        if ind.phone_number is not None
+        else None
+    )
+    email = parse_email(ind.email, "data.individual.email") if ind.email is not None else None
+    channel = Channel(ind.otp.channel) if ind.otp and ind.otp.channel else None
+    view = await services.evaluations.start(
+        StartEvaluation(
+            tenant_id=principal.tenant.id,
+            environment=principal.environment,
+            client_id=body.id,
+            workflow=body.workflow,
+            phone=phone,
+            email=email,
+            channel=channel,
+            individual=ind.details(),
+            locale=ind.locale or principal.tenant.default_locale,
+            brand=principal.tenant.brand or services.settings.brand,
+        )
+    )
+    return JSONResponse(evaluation_body(view))
+
+
+@router.get("/{eval_id}", response_model=EvaluationResponse, responses=ERRORS)
+async def get_evaluation(
+    eval_id: str, request: Request, principal: Principal = Depends(require_key)
+) -> JSONResponse:
+    view = await _services(request).evaluations.get(principal.tenant.id, _eval_id(eval_id))
+    return JSONResponse(evaluation_body(view))
+
+
+@router.patch("/{eval_id}", response_model=EvaluationResponse, responses=ERRORS)
+async def patch_evaluation(
+    eval_id: str,
+    body: EvaluationPatch,
+    request: Request,
+    principal: Principal = Depends(require_key),
+) -> JSONResponse:
+    services = _services(request)
+    eval_id = _eval_id(eval_id)
+    tenant_id = principal.tenant.id
+    idem = services.idempotency
+    scope = f"eval:{eval_id}"
+    if not await idem.claim(tenant_id, scope, body.id):
+        stored = await idem.wait_for(tenant_id, scope, body.id)
+        if stored is None:
+            raise Conflict("a request with this id is still being processed")
+        return JSONResponse(stored.body, status_code=stored.status_code)
+    try:
+        status, payload = await _apply_patch(services, tenant_id, eval_id, body)
+    except BaseException:
+        await idem.release(tenant_id, scope, body.id)
+        raise
+    await idem.save(tenant_id, scope, body.id, status, payload)
+    return JSONResponse(payload, status_code=status)
+
+
+async def _apply_patch(
+    services: Services, tenant_id: str, eval_id: str, body: EvaluationPatch
+) -> tuple[int, dict[str, Any]]:
+    ind = body.data.individual if body.data else None
+    otp = ind.otp if ind else None
+    action = PatchAction(
+        code=otp.code if otp else None,
+        resend=bool(otp and otp.resend),
+        resume=bool(body.actions and body.actions.resume),
+        details=ind.details() if ind else {},
+    )
+    evaluations = services.evaluations
+    try:
+        result = await evaluations.patch(tenant_id, eval_id, action)
+    except Conflict as exc:
+        view = await evaluations.get(tenant_id, eval_id)
+        response = error_response(exc, evaluation_body(view, body.id))
+        raise Answered(response) from exc
+    status, msg = PATCH_ANSWERS[result.kind]
+    payload = evaluation_body(result.view, body.id)
+    if msg:
+        payload["msg"] = msg
+    return status, payload

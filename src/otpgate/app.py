@@ -1,0 +1,116 @@
+"""``create_app(settings)``: builds the services and mounts every front-end."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from otpgate import __version__
+from otpgate.api.admin.routes import router as admin_router
+from otpgate.api.evaluation.routes import router as evaluation_router
+from otpgate.core.clock import Clock
+from otpgate.http.middleware import RequestContextMiddleware
+from otpgate.observability import Metrics, configure_logging
+from otpgate.settings import Settings
+from otpgate.wiring import CourierFactory, Services, build_services
+
+log = structlog.get_logger("otpgate")
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    courier_factory: CourierFactory | None = None,
+) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = await build_services(
+            settings, clock=clock, courier_factory=courier_factory, metrics=metrics
+        )
+        app.state.services = services
+        for hook in app.state.startup_hooks:
+            await hook(services)
+        try:
+            yield
+        finally:
+            await services.close()
+
+    app = FastAPI(
+        title="otpgate",
+        version=__version__,
+        description="Self-hosted one-time-passcode verification, wire-compatible with three "
+        "public OTP APIs.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.startup_hooks = []
+    app.add_middleware(
+        RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes
+    )
+    app.include_router(evaluation_router)
+    app.include_router(admin_router)
+    _mount_operations(app)
+    _mount_error_handlers(app)
+    return app
+
+
+def _mount_operations(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    async def readyz(request: Request) -> JSONResponse:
+        services: Services = request.app.state.services
+        try:
+            async with services.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:  # any database failure means not ready
+            log.warning("readyz.database_unavailable", error=type(exc).__name__)
+            return JSONResponse({"status": "unavailable", "database": "error"}, status_code=503)
+        return JSONResponse(
+            {"status": "ok", "database": "ok", "database_backend": services.engine.dialect.name}
+        )
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        registry = request.app.state.services.metrics.registry
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _mount_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            {"msg": str(exc.detail)},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled_error", error=type(exc).__name__, path=request.url.path)
+        return JSONResponse(
+            {
+                "msg": "internal error",
+                "request_id": request.scope.get("state", {}).get("request_id"),
+            },
+            status_code=500,
+        )
+
+
+def create_app_from_env() -> FastAPI:
+    """The uvicorn factory: settings from ``OTPGATE_*`` variables."""
+    return create_app(Settings())

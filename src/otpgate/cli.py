@@ -1,0 +1,163 @@
+"""The ``otpgate`` command: serve, init, keys, outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from otpgate.core.model import Environment
+from otpgate.settings import Settings
+from otpgate.storage import migrate
+from otpgate.storage.accounts import AccountStore
+from otpgate.storage.db import create_engine
+from otpgate.storage.outbox import OutboxStore
+
+app = typer.Typer(
+    help="otpgate: self-hosted one-time-passcode verification.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+SANDBOX_KEY_FILE = Path("var/sandbox-key.txt")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+) -> None:
+    """Apply migrations, then serve the HTTP APIs."""
+    settings = Settings()
+    migrate.upgrade(settings.database_url)
+    uvicorn.run(
+        "otpgate.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="warning",
+    )
+
+
+@app.command()
+def migrate_db() -> None:
+    """Apply the database migrations and exit."""
+    migrate.upgrade(Settings().database_url)
+    typer.echo("database is up to date")
+
+
+@app.command()
+def init(
+    host: Annotated[str, typer.Option(help="Host the curl example should use.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port the curl example should use.")] = 8000,
+) -> None:
+    """Migrate, and create a sandbox key if none exists (used by ``make run``)."""
+    settings = Settings()
+    migrate.upgrade(settings.database_url)
+
+    async def run() -> str | None:
+        engine = create_engine(settings.database_url, pool_size=0)
+        try:
+            accounts = AccountStore(engine)
+            if await accounts.count_keys(Environment.SANDBOX):
+                return None
+            return (await accounts.create_key("default", Environment.SANDBOX)).key
+        finally:
+            await engine.dispose()
+
+    key = asyncio.run(run())
+    if key is None:
+        where = f" (saved in {SANDBOX_KEY_FILE})" if SANDBOX_KEY_FILE.exists() else ""
+        typer.echo(
+            f"A sandbox key already exists{where}. "
+            "Create another with: otpgate keys create --environment sandbox"
+        )
+        return
+    SANDBOX_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
+    SANDBOX_KEY_FILE.write_text(key + "\n")
+    os.chmod(SANDBOX_KEY_FILE, 0o600)
+    typer.echo(f"""
+Your sandbox API key (also saved in {SANDBOX_KEY_FILE}, shown only now):
+
+    {key}
+
+Try it:
+
+    curl -s -X POST http://{host}:{port}/api/evaluation \\
+      -H "Authorization: Bearer {key}" -H "Content-Type: application/json" \\
+      -d '{{"id": "first-try", "workflow": "otp_verification",
+           "data": {{"individual": {{"phone_number": "+14155550100"}}}}}}'
+
+    curl -s "http://{host}:{port}/v1/outbox?destination=%2B14155550100" \\
+      -H "Authorization: Bearer {key}"
+""")
+
+
+@keys_app.command("create")
+def keys_create(
+    environment: Annotated[Environment, typer.Option(help="sandbox or production.")],
+    tenant: Annotated[str, typer.Option(help="Tenant name (created if new).")] = "default",
+) -> None:
+    """Create an API key; the key is printed alone on the last line."""
+    settings = Settings()
+    migrate.upgrade(settings.database_url)
+
+    async def run() -> str:
+        engine = create_engine(settings.database_url, pool_size=0)
+        try:
+            issued = await AccountStore(engine).create_key(tenant, environment)
+            return issued.key
+        finally:
+            await engine.dispose()
+
+    key = asyncio.run(run())
+    typer.echo(f"Created a {environment} key for tenant {tenant!r}. It is shown only once:")
+    typer.echo(key)
+
+
+@app.command()
+def outbox(
+    destination: Annotated[str | None, typer.Option(help="Only messages to this address.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
+) -> None:
+    """List messages held by the outbox provider, newest first."""
+    settings = Settings()
+
+    async def run() -> list[str]:
+        engine = create_engine(settings.database_url, pool_size=0)
+        try:
+            from otpgate.api.admin.routes import normalise_destination
+
+            dest = normalise_destination(destination) if destination else None
+            messages = await OutboxStore(engine).list(None, dest, limit)
+        finally:
+            await engine.dispose()
+        return [
+            f"{dt.datetime.fromtimestamp(m.created_at, dt.UTC).isoformat(timespec='seconds')}  "
+            f"{m.channel:5}  {m.destination}  {m.body}"
+            for m in messages
+        ]
+
+    lines = asyncio.run(run())
+    if not lines:
+        typer.echo("the outbox is empty")
+    for line in lines:
+        typer.echo(line)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every front-end: middleware and key authentication."""

@@ -1,0 +1,160 @@
+"""Structured logs with request ids and redaction, and the Prometheus metrics."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+import structlog
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_PHONE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
+_CODE = re.compile(r"(?<![\w-])\d{4,10}(?![\w-])")
+SENSITIVE_KEYS = frozenset(
+    {
+        "code",
+        "otp",
+        "pin",
+        "key",
+        "phone",
+        "phone_number",
+        "email",
+        "destination",
+        "body",
+        "pass",
+        "password",
+        "authorization",
+        "token",
+        "secret",
+        "national_id",
+    }
+)
+
+
+def redact_text(text: str) -> str:
+    text = _EMAIL.sub("[email]", text)
+    text = _PHONE.sub("[phone]", text)
+    return _CODE.sub("[digits]", text)
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, Mapping):
+        return {
+            k: ("[redacted]" if str(k).lower() in SENSITIVE_KEYS else _redact(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_redact(v) for v in value]
+    return value
+
+
+def redact_processor(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Any:
+    for key in list(event):
+        if key in ("timestamp", "level", "request_id", "logger"):
+            continue
+        if key.lower() in SENSITIVE_KEYS:
+            event[key] = "[redacted]"
+        else:
+            event[key] = _redact(event[key])
+    return event
+
+
+def configure_logging(level: str = "info", json: bool = True) -> None:
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            redact_processor,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+        ),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+class Metrics:
+    """Every metric otpgate exports, on a registry of its own (one per app)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.sends = Counter(
+            "otpgate_sends_total",
+            "Codes sent, by channel and result",
+            ["channel", "result"],
+            registry=self.registry,
+        )
+        self.verifications = Counter(
+            "otpgate_verifications_total",
+            "Verification attempts by outcome",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.deliveries = Counter(
+            "otpgate_deliveries_total",
+            "Deliveries by provider and result",
+            ["provider", "result"],
+            registry=self.registry,
+        )
+        self.delivery_retries = Counter(
+            "otpgate_delivery_retries_total",
+            "Provider retries",
+            ["provider"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "otpgate_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
+        self.rate_limited = Counter(
+            "otpgate_rate_limited_total",
+            "Requests refused by a limit",
+            ["kind"],
+            registry=self.registry,
+        )
+
+
+_VERIFY_OUTCOMES = {
+    "session.verified": "verified",
+    "session.attempt_failed": "invalid",
+    "session.failed": "max_attempts",
+    "session.expired": "expired",
+}
+
+
+class MeteredAudit:
+    """Passes audit events on, counting sends and verification outcomes as they go by."""
+
+    def __init__(self, inner: Any, metrics: Metrics) -> None:
+        self.inner = inner
+        self.metrics = metrics
+
+    async def record(self, event: Any) -> None:
+        outcome = _VERIFY_OUTCOMES.get(event.action)
+        if outcome is not None:
+            self.metrics.verifications.labels(outcome).inc()
+        await self.inner.record(event)
+
+    async def record_delivery(self, session: Any, result: Any, at: float) -> None:
+        label = "ok" if result.ok else "failed"
+        self.metrics.sends.labels(str(session.channel), label).inc()
+        self.metrics.deliveries.labels(result.provider, label).inc()
+        if result.attempts > 1:
+            self.metrics.delivery_retries.labels(result.provider).inc(result.attempts - 1)
+        await self.inner.record_delivery(session, result, at)

@@ -1,0 +1,61 @@
+"""Configuration: ``OTPGATE_*`` environment variables, or a ``.env`` file."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from otpgate.core.model import Policy
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OTPGATE_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./var/otpgate.db"
+    database_pool_size: int = Field(default=10, ge=0, le=200)
+    redis_url: str | None = None
+
+    otp_ttl_seconds: int = Field(default=600, ge=30, le=86_400)
+    otp_max_attempts: int = Field(default=5, ge=1, le=100)
+    otp_lockout_seconds: int = Field(default=600, ge=1, le=86_400)
+    send_limit_per_minute: int = Field(default=5, ge=1, le=10_000)
+    verify_limit_per_minute: int = Field(default=10, ge=1, le=10_000)
+    code_length: int = Field(default=6, ge=4, le=10)
+
+    # Optional: operators who manage secrets themselves set these (base64 or plain text,
+    # at least 16 bytes). Otherwise one is generated on first start and kept in the database.
+    code_secret: str | None = None
+    code_secret_previous: str | None = None
+
+    workflows_file: str | None = None
+    brand: str = "otpgate"
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    key_cache_seconds: float = Field(default=30.0, ge=0)
+
+    sms_providers: str = "outbox"
+    voice_providers: str = "outbox"
+    email_providers: str = "outbox"
+
+    log_level: str = "info"
+    log_json: bool = True
+
+    @field_validator("database_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if v.startswith("postgres://"):
+            return "postgresql://" + v[len("postgres://") :]
+        return v
+
+    def policy(self) -> Policy:
+        return Policy(
+            ttl_seconds=self.otp_ttl_seconds,
+            max_attempts=self.otp_max_attempts,
+            lockout_seconds=self.otp_lockout_seconds,
+            code_length=self.code_length,
+            send_limit_per_minute=self.send_limit_per_minute,
+            verify_limit_per_minute=self.verify_limit_per_minute,
+        )
+
+    @staticmethod
+    def provider_list(raw: str) -> list[str]:
+        return [p.strip().lower() for p in raw.split(",") if p.strip()]

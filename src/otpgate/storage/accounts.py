@@ -1,0 +1,157 @@
+"""Tenants, hashed API keys and the install's persisted secrets."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import string
+import time
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from otpgate.core.model import Environment
+from otpgate.storage.tables import api_keys, app_secrets, tenants
+from otpgate.storage.upsert import insert_for
+
+_BASE62 = string.ascii_letters + string.digits
+KEY_PREFIXES = {Environment.SANDBOX: "og_sandbox_", Environment.PRODUCTION: "og_live_"}
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    id: str
+    name: str
+    brand: str | None = None
+    default_locale: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the tenant and the environment of the key they used."""
+
+    tenant: Tenant
+    environment: Environment
+    key_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    key: str
+    key_id: str
+    tenant: Tenant
+    environment: Environment
+
+
+def generate_key(environment: Environment) -> str:
+    body = "".join(secrets.choice(_BASE62) for _ in range(40))
+    return KEY_PREFIXES[environment] + body
+
+
+def hash_key(key: str) -> str:
+    """API keys carry 238 bits of entropy, so a plain SHA-256 is the right hash."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def environment_of(key: str) -> Environment | None:
+    for env, prefix in KEY_PREFIXES.items():
+        if key.startswith(prefix) and len(key) >= len(prefix) + 32 and key[len(prefix) :].isalnum():
+            return env
+    return None
+
+
+class AccountStore:
+    """Tenants and keys, with a short in-process cache of key lookups."""
+
+    def __init__(self, engine: AsyncEngine, cache_seconds: float = 30.0) -> None:
+        self.engine = engine
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+
+    async def ensure_tenant(self, name: str) -> Tenant:
+        stmt = insert_for(self.engine, tenants).values(
+            id=str(uuid.uuid4()), name=name, created_at=time.time()
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
+        tenant = await self.tenant_by_name(name)
+        assert tenant is not None
+        return tenant
+
+    async def tenant_by_name(self, name: str) -> Tenant | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(tenants).where(tenants.c.name == name))).first()
+        return Tenant(row.id, row.name, row.brand, row.default_locale) if row else None
+
+    async def create_key(self, tenant_name: str, environment: Environment) -> IssuedKey:
+        tenant = await self.ensure_tenant(tenant_name)
+        key = generate_key(environment)
+        key_id = str(uuid.uuid4())
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                insert(api_keys).values(
+                    id=key_id,
+                    tenant_id=tenant.id,
+                    environment=str(environment),
+                    key_hash=hash_key(key),
+                    prefix=key[: len(KEY_PREFIXES[environment]) + 4],
+                    created_at=time.time(),
+                )
+            )
+        return IssuedKey(key=key, key_id=key_id, tenant=tenant, environment=environment)
+
+    async def count_keys(self, environment: Environment | None = None) -> int:
+        stmt = select(api_keys.c.id).where(api_keys.c.revoked_at.is_(None))
+        if environment is not None:
+            stmt = stmt.where(api_keys.c.environment == str(environment))
+        async with self.engine.connect() as conn:
+            return len((await conn.execute(stmt)).all())
+
+    async def authenticate(self, key: str, now: float | None = None) -> Principal | None:
+        if environment_of(key) is None:
+            return None
+        digest = hash_key(key)
+        now = time.monotonic() if now is None else now
+        cached = self._cache.get(digest)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        stmt = (
+            select(api_keys, tenants.c.name, tenants.c.brand, tenants.c.default_locale)
+            .join(tenants, tenants.c.id == api_keys.c.tenant_id)
+            .where(api_keys.c.key_hash == digest, api_keys.c.revoked_at.is_(None))
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(stmt)).first()
+        principal = None
+        if row is not None:
+            principal = Principal(
+                tenant=Tenant(row.tenant_id, row.name, row.brand, row.default_locale),
+                environment=Environment(row.environment),
+                key_id=row.id,
+            )
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[digest] = (now + self.cache_seconds, principal)
+        return principal
+
+
+class SecretStore:
+    """Secrets a fresh install generates once and every process then shares."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def get_or_create(self, name: str, nbytes: int = 32) -> bytes:
+        candidate = base64.urlsafe_b64encode(secrets.token_bytes(nbytes)).decode()
+        stmt = insert_for(self.engine, app_secrets).values(
+            name=name, value=candidate, created_at=time.time()
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
+            value = (
+                await conn.execute(select(app_secrets.c.value).where(app_secrets.c.name == name))
+            ).scalar_one()
+        return base64.urlsafe_b64decode(value)

@@ -1,0 +1,60 @@
+"""Engines: database URLs as people write them, and SQLite tuned for concurrent use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+
+def async_url(url: str) -> str:
+    """Map the URLs people already have to the async drivers otpgate uses.
+
+    ``sqlite:///var/x.db`` → ``sqlite+aiosqlite:///var/x.db``;
+    ``postgresql://u@h/db`` (or ``postgres://``) → ``postgresql+asyncpg://u@h/db``.
+    """
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}")
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def ensure_sqlite_dir(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+    """An async engine for ``url``; SQLite gets WAL and a busy timeout on every connection."""
+    target = async_url(url)
+    if is_sqlite(url):
+        ensure_sqlite_dir(url)
+        engine = create_async_engine(target, pool_size=pool_size, max_overflow=max_overflow)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    if pool_size == 0:
+        return create_async_engine(target, poolclass=NullPool)
+    return create_async_engine(
+        target, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+    )

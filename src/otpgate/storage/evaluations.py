@@ -1,0 +1,121 @@
+"""The SQL evaluation store, with optimistic versioning and append-only enrichments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from otpgate.core.model import Channel, Environment
+from otpgate.storage.tables import enrichments, evaluations
+from otpgate.workflows.records import Evaluation
+
+
+def _values(e: Evaluation) -> dict[str, Any]:
+    return {
+        "status": e.status,
+        "sub_status": e.sub_status,
+        "decision": e.decision,
+        "eval_status": e.eval_status,
+        "tags": list(e.tags),
+        "review_queues": list(e.review_queues),
+        "session_id": e.session_id,
+        "channel": str(e.channel) if e.channel else None,
+        "individual": e.individual,
+        "ended_at": e.ended_at,
+        "decision_at": e.decision_at,
+    }
+
+
+class SqlEvaluationStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def create(self, evaluation: Evaluation) -> bool:
+        e = evaluation
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    insert(evaluations).values(
+                        id=e.id,
+                        tenant_id=e.tenant_id,
+                        client_id=e.client_id,
+                        workflow=e.workflow,
+                        environment=str(e.environment),
+                        started_at=e.started_at,
+                        version=e.version,
+                        **_values(e),
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    async def _load(self, where: Any) -> Evaluation | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(evaluations).where(*where))).first()
+            if row is None:
+                return None
+            bodies = (
+                (
+                    await conn.execute(
+                        select(enrichments.c.body)
+                        .where(enrichments.c.evaluation_id == row.id)
+                        .order_by(enrichments.c.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        return Evaluation(
+            id=row.id,
+            tenant_id=row.tenant_id,
+            client_id=row.client_id,
+            workflow=row.workflow,
+            environment=Environment(row.environment),
+            status=row.status,
+            sub_status=row.sub_status,
+            decision=row.decision,
+            eval_status=row.eval_status,
+            started_at=row.started_at,
+            ended_at=row.ended_at,
+            tags=tuple(row.tags),
+            review_queues=tuple(row.review_queues),
+            session_id=row.session_id,
+            channel=Channel(row.channel) if row.channel else None,
+            individual=dict(row.individual or {}),
+            decision_at=row.decision_at,
+            version=row.version,
+            enrichments=tuple(bodies),
+        )
+
+    async def get(self, tenant_id: str, eval_id: str) -> Evaluation | None:
+        return await self._load((evaluations.c.id == eval_id, evaluations.c.tenant_id == tenant_id))
+
+    async def get_by_client_id(self, tenant_id: str, client_id: str) -> Evaluation | None:
+        return await self._load(
+            (evaluations.c.client_id == client_id, evaluations.c.tenant_id == tenant_id)
+        )
+
+    async def delete(self, eval_id: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(enrichments).where(enrichments.c.evaluation_id == eval_id))
+            await conn.execute(delete(evaluations).where(evaluations.c.id == eval_id))
+
+    async def update(self, evaluation: Evaluation, expected_version: int) -> bool:
+        stmt = (
+            update(evaluations)
+            .where(evaluations.c.id == evaluation.id, evaluations.c.version == expected_version)
+            .values(version=expected_version + 1, **_values(evaluation))
+        )
+        async with self.engine.begin() as conn:
+            result = await conn.execute(stmt)
+        return result.rowcount == 1
+
+    async def add_enrichment(self, eval_id: str, body: dict[str, Any], at: float) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                insert(enrichments).values(evaluation_id=eval_id, body=body, created_at=at)
+            )

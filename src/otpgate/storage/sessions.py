@@ -1,0 +1,160 @@
+"""The SQL session store: the core's ``SessionStore``, ``DeliveryLog`` and ``AuditLog``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from otpgate.core.model import (
+    AuditEvent,
+    Channel,
+    DeliveryResult,
+    Destination,
+    DestinationKind,
+    Environment,
+)
+from otpgate.core.session import SessionState, VerificationSession
+from otpgate.storage.tables import audit_events, deliveries, sessions
+
+
+def _row_to_session(row: Any) -> VerificationSession:
+    return VerificationSession(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        environment=Environment(row.environment),
+        channel=Channel(row.channel),
+        destination=Destination(
+            kind=DestinationKind(row.destination_kind),
+            value=row.destination,
+            country=row.destination_country,
+            line_type=row.destination_line_type,
+            calling_code=row.destination_calling_code,
+        ),
+        destination_key=row.destination_key,
+        nonce=row.nonce,
+        key_id=row.key_id,
+        code_length=row.code_length,
+        max_attempts=row.max_attempts,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        state=SessionState(row.state),
+        attempts=row.attempts,
+        sends=row.sends,
+        closed_at=row.closed_at,
+        locale=row.locale,
+    )
+
+
+class SqlSessionStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def create_session(self, session: VerificationSession) -> None:
+        d = session.destination
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                insert(sessions).values(
+                    id=session.id,
+                    tenant_id=session.tenant_id,
+                    environment=str(session.environment),
+                    channel=str(session.channel),
+                    destination_kind=str(d.kind),
+                    destination=d.value,
+                    destination_country=d.country,
+                    destination_line_type=d.line_type,
+                    destination_calling_code=d.calling_code,
+                    destination_key=session.destination_key,
+                    nonce=session.nonce,
+                    key_id=session.key_id,
+                    code_length=session.code_length,
+                    max_attempts=session.max_attempts,
+                    state=str(session.state),
+                    attempts=session.attempts,
+                    sends=session.sends,
+                    locale=session.locale,
+                    created_at=session.created_at,
+                    expires_at=session.expires_at,
+                    closed_at=session.closed_at,
+                )
+            )
+
+    async def get_session(self, tenant_id: str, session_id: str) -> VerificationSession | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(sessions).where(
+                        sessions.c.id == session_id, sessions.c.tenant_id == tenant_id
+                    )
+                )
+            ).first()
+        return _row_to_session(row) if row is not None else None
+
+    async def claim_attempt(self, session_id: str, now: float) -> int | None:
+        stmt = (
+            update(sessions)
+            .where(
+                sessions.c.id == session_id,
+                sessions.c.state == SessionState.PENDING.value,
+                sessions.c.attempts < sessions.c.max_attempts,
+                sessions.c.expires_at > now,
+            )
+            .values(attempts=sessions.c.attempts + 1)
+            .returning(sessions.c.attempts)
+        )
+        async with self.engine.begin() as conn:
+            row = (await conn.execute(stmt)).first()
+        return int(row[0]) if row is not None else None
+
+    async def transition(
+        self, session_id: str, source: SessionState, target: SessionState, now: float
+    ) -> bool:
+        stmt = (
+            update(sessions)
+            .where(sessions.c.id == session_id, sessions.c.state == source.value)
+            .values(state=target.value, closed_at=now)
+        )
+        async with self.engine.begin() as conn:
+            result = await conn.execute(stmt)
+        return result.rowcount == 1
+
+    async def count_send(self, session_id: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(sessions)
+                .where(sessions.c.id == session_id)
+                .values(sends=sessions.c.sends + 1)
+            )
+
+    async def record_delivery(
+        self, session: VerificationSession, result: DeliveryResult, at: float
+    ) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                insert(deliveries).values(
+                    tenant_id=session.tenant_id,
+                    session_id=session.id,
+                    channel=str(session.channel),
+                    provider=result.provider,
+                    ok=int(result.ok),
+                    status_code=result.status_code,
+                    provider_message_id=result.provider_message_id,
+                    error=result.error,
+                    attempts=result.attempts,
+                    created_at=at,
+                )
+            )
+
+    async def record(self, event: AuditEvent) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                insert(audit_events).values(
+                    tenant_id=event.tenant_id,
+                    subject_type=event.subject_type,
+                    subject_id=event.subject_id,
+                    action=event.action,
+                    detail=event.detail,
+                    created_at=event.at,
+                )
+            )

@@ -1,0 +1,59 @@
+"""The evaluation record and the store port it lives behind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from otpgate.core.model import Channel, Environment
+
+
+class EvalStatus:
+    PAUSED = "evaluation_paused"
+    IN_PROGRESS = "evaluation_in_progress"
+    COMPLETED = "evaluation_completed"
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    id: str
+    tenant_id: str
+    client_id: str
+    workflow: str
+    environment: Environment
+    status: str
+    sub_status: str
+    decision: str
+    eval_status: str
+    started_at: float
+    ended_at: float
+    tags: tuple[str, ...] = ()
+    review_queues: tuple[str, ...] = ()
+    session_id: str | None = None
+    channel: Channel | None = None
+    individual: dict[str, Any] = field(default_factory=dict)
+    decision_at: float | None = None
+    version: int = 1
+    enrichments: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == "CLOSED"
+
+
+class EvaluationStore(Protocol):
+    async def create(self, evaluation: Evaluation) -> bool:
+        """Insert; ``False`` if this tenant already used the evaluation's ``client_id``."""
+        ...
+
+    async def get(self, tenant_id: str, eval_id: str) -> Evaluation | None: ...
+
+    async def get_by_client_id(self, tenant_id: str, client_id: str) -> Evaluation | None: ...
+
+    async def delete(self, eval_id: str) -> None: ...
+
+    async def update(self, evaluation: Evaluation, expected_version: int) -> bool:
+        """Write the evaluation's state if its version is still ``expected_version``."""
+        ...
+
+    async def add_enrichment(self, eval_id: str, body: dict[str, Any], at: float) -> None: ...
