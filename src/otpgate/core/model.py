@@ -96,6 +96,8 @@ class OutgoingMessage:
     now: float
     locale: str | None = None
     brand: str | None = None
+    default_locale: str | None = None
+    message_template: str | None = None
 
     @property
     def minutes_left(self) -> int:

@@ -49,6 +49,9 @@ class StartRequest:
     brand: str | None = None
     ttl_seconds: int | None = None
     max_attempts: int | None = None
+    default_locale: str | None = None
+    message_template: str | None = None
+    """A front-end's own text for this one delivery, with ``{pin}`` where the code goes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +124,9 @@ class OtpService:
         )
         await self.store.create_session(session)
         await self._audit(session, "session.started", now, {"channel": str(session.channel)})
-        delivery = await self._deliver(session, now, request.brand)
+        delivery = await self._deliver(
+            session, now, request.brand, request.default_locale, request.message_template
+        )
         if not delivery.ok:
             await self.store.transition(
                 session.id, SessionState.PENDING, SessionState.UNDELIVERED, now
@@ -231,7 +236,12 @@ class OtpService:
             raise RateLimited("too many codes sent to this destination", decision.retry_after)
 
     async def _deliver(
-        self, session: VerificationSession, now: float, brand: str | None
+        self,
+        session: VerificationSession,
+        now: float,
+        brand: str | None,
+        default_locale: str | None = None,
+        message_template: str | None = None,
     ) -> DeliveryResult:
         if session.environment is Environment.SANDBOX and sandbox.delivery_must_fail(
             session.destination
@@ -258,6 +268,8 @@ class OtpService:
                     now=now,
                     locale=session.locale,
                     brand=brand,
+                    default_locale=default_locale,
+                    message_template=message_template,
                 )
             )
         await self.store.count_send(session.id)

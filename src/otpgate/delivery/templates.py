@@ -18,6 +18,8 @@ class Renderer:
     def render(self, message: OutgoingMessage) -> Rendered:
         brand = message.brand or DEFAULT_BRAND
         minutes = message.minutes_left
+        if message.message_template is not None:
+            return Rendered(text=message.message_template.replace("{pin}", message.code))
         if message.channel is Channel.SMS:
             return Rendered(
                 text=f"{message.code} is your {brand} verification code. "

@@ -56,6 +56,7 @@ class StartEvaluation:
     channel: Channel | None = None
     individual: dict[str, Any] = field(default_factory=dict)
     locale: str | None = None
+    default_locale: str | None = None
     brand: str | None = None
 
 
@@ -144,6 +145,7 @@ class EvaluationService:
                     channel=channel,
                     destination=destination,
                     locale=req.locale,
+                    default_locale=req.default_locale,
                     brand=req.brand,
                 )
             )

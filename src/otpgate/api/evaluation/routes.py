@@ -97,7 +97,8 @@ async def start_evaluation(
             email=email,
             channel=channel,
             individual=ind.details(),
-            locale=ind.locale or principal.tenant.default_locale,
+            locale=ind.locale,
+            default_locale=principal.tenant.default_locale,
             brand=principal.tenant.brand or services.settings.brand,
         )
     )
