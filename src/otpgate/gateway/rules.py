@@ -150,7 +150,6 @@ def _countries(raw: tuple[str, ...], field: str) -> frozenset[str]:
     codes = {c.strip().upper() for c in raw}
     bad = sorted(c for c in codes if not _ISO2.fullmatch(c))
     if bad:
-        raise InvalidInput(
-            field, f"{field} must hold ISO 3166-1 alpha-2 codes; got {', '.join(map(repr, bad))}"
-        )
+        got = ", ".join(repr(c[:20]) for c in bad[:5])
+        raise InvalidInput(field, f"{field} must hold ISO 3166-1 alpha-2 codes; got {got}")
     return frozenset(codes)
