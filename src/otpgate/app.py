@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from otpgate import __version__
 from otpgate.api.admin.routes import router as admin_router
 from otpgate.api.evaluation.routes import router as evaluation_router
+from otpgate.api.gateway.routes import router as gateway_router
 from otpgate.core.clock import Clock
 from otpgate.http.middleware import RequestContextMiddleware
 from otpgate.observability import Metrics, configure_logging
@@ -61,6 +62,7 @@ def create_app(
     )
     app.include_router(evaluation_router)
     app.include_router(admin_router)
+    app.include_router(gateway_router)
     _mount_operations(app)
     _mount_error_handlers(app)
     return app

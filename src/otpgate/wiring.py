@@ -21,11 +21,13 @@ from otpgate.delivery.console import ConsoleProvider
 from otpgate.delivery.courier import Courier
 from otpgate.delivery.outbox import OutboxProvider
 from otpgate.delivery.templates import Renderer
+from otpgate.gateway.service import GatewayService
 from otpgate.observability import MeteredAudit, Metrics
 from otpgate.settings import Settings
 from otpgate.storage.accounts import AccountStore, SecretStore
 from otpgate.storage.db import create_engine
 from otpgate.storage.evaluations import SqlEvaluationStore
+from otpgate.storage.gateway import SqlTransactionStore
 from otpgate.storage.idempotency import IdempotencyStore
 from otpgate.storage.limiter import SqlLimiter
 from otpgate.storage.outbox import OutboxStore
@@ -47,6 +49,7 @@ class Services:
     limiter: Limiter
     otp: OtpService
     evaluations: EvaluationService
+    gateway: GatewayService
     extras: dict[str, Any] = field(default_factory=dict)
 
     async def close(self) -> None:
@@ -146,4 +149,5 @@ async def build_services(
         limiter=limiter,
         otp=otp,
         evaluations=evaluations,
+        gateway=GatewayService(otp=otp, store=SqlTransactionStore(engine), clock=clock),
     )

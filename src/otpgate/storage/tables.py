@@ -186,3 +186,25 @@ lockouts = Table(
     Column("key", String(160), primary_key=True),
     Column("until", Float, nullable=False),
 )
+
+# -- PhoneMatch gateway (api/gateway): its tokens map to a tenant and a core session --------
+
+gateway_transactions = Table(
+    "gateway_transactions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), nullable=False),
+    Column("session_id", String(36), nullable=False),
+    Column("service", String(40), nullable=False),
+    Column("reference", String(255), nullable=True),
+    Column("user_name", String(120), nullable=False),
+    Column("company", String(120), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("final_token_hash", String(64), nullable=True, unique=True),
+    Column("state", String(16), nullable=False),
+    Column("outcome", String(24), nullable=True),
+    Column("confirmation", BigInteger, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("finished_at", Float, nullable=True),
+    Index("ix_gateway_transactions_created", "created_at"),
+)

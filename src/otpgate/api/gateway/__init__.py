@@ -1,0 +1,1 @@
+"""The PhoneMatch gateway API: ``/process/comprehensive/gateway``, ``/continue``, ``/status``."""

@@ -1,0 +1,1 @@
+"""The PhoneMatch gateway service: its rules and use-cases on the core."""

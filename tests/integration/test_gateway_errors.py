@@ -1,0 +1,152 @@
+"""Bad input to the gateway: a FAIL envelope with a clear issue and a 4xx; never a 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from otpgate.core.model import Environment
+from otpgate.testing import Harness
+from tests.support.gateway import assert_envelope, cont, initial, send, start
+
+INVALID = ("FAIL", "INVALID REQUEST")
+
+
+async def test_wrong_credentials_answer_alike_whichever_part_is_wrong(harness: Harness) -> None:
+    other = await harness.create_key(Environment.SANDBOX, "globex")
+    attempts = [
+        ("acme", harness.sandbox_key[:-1] + ("x" if harness.sandbox_key[-1] != "x" else "y")),
+        ("acme", "PASSWORD"),
+        ("nobody", harness.sandbox_key),
+        ("Acme", harness.sandbox_key),
+        ("acme", other),
+    ]
+    bodies = []
+    async with harness.client() as c:
+        for user, password in attempts:
+            r = await send(c, initial(password, tenant=user))
+            assert r.status_code == 401
+            bodies.append(r.json())
+    for body in bodies:
+        assert_envelope(body, "FAIL", "AUTHENTICATION FAILED")
+        assert body["result"]["issues"] == ["invalid user or pass"]
+        assert body["meta"]["company"] is None
+        assert "continuations" not in body
+    assert await harness.services.outbox.list(None, None) == []
+
+
+async def test_user_must_match_the_tenant_name_exactly(harness: Harness) -> None:
+    async with harness.client() as c:
+        r = await send(c, initial(harness.sandbox_key, tenant="acme "))
+    assert r.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"service": "PhoneMatch5.0.Fax"}, "unknown service 'PhoneMatch5.0.Fax'"),
+        ({"service": "IDMatch5.0"}, "unknown service"),
+        ({"options__outofband__message": "Hi {first}, code {pin}"}, "{first}"),
+        ({"options__outofband__message": "Hello {fn}, welcome"}, "must contain {pin}"),
+        ({"options__outofband__message": "code {pin} {"}, "unmatched brace"),
+        ({"options__outofband__message": "   "}, "must not be empty"),
+        ({"options__outofband__message": "{pin}" * 200}, "longer than"),
+        ({"options__outofband__do_not_send_to_types": ["fax"]}, "'fax'"),
+        ({"options__outofband__do_not_send_to_types": "voip"}, "do_not_send_to_types"),
+        ({"options__outofband__country__blacklist": ["USA"]}, "'USA'"),
+        ({"options__outofband__country__whitelist": ["ISO2 Country Code"]}, "whitelist"),
+        ({"options__outofband__country__whitelist": ["1A"]}, "whitelist"),
+        ({"options__outofband__country": ["US"]}, "options.outofband.country"),
+        ({"target__fn": ...}, "target.fn"),
+        ({"target__fn": "x" * 101}, "target.fn"),
+        ({"target": "2015106000"}, "target"),
+        ({"user": ...}, "user is required"),
+        ({"pass": ...}, "pass is required"),
+        ({"pass": 12345}, "pass"),
+        ({"service": ...}, "service is required"),
+        ({"reference": 12345}, "reference"),
+    ],
+)
+async def test_malformed_requests_name_what_is_wrong(
+    harness: Harness, changes: dict[str, Any], field: str
+) -> None:
+    async with harness.client() as c:
+        r = await send(c, initial(harness.sandbox_key, **changes))
+    assert r.status_code == 400, r.text
+    body = r.json()
+    assert_envelope(body, *INVALID)
+    [issue] = body["result"]["issues"]
+    assert field in issue
+    assert "continuations" not in body
+    assert await harness.services.outbox.list(None, None) == []
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"{not json", b"[]", b'"text"', b"", b"null", b'{"user": "acme",}'],
+)
+@pytest.mark.parametrize(
+    "path", ["/process/comprehensive/gateway", "/process/continue", "/process/status"]
+)
+async def test_malformed_json_gets_the_fail_envelope(
+    harness: Harness, raw: bytes, path: str
+) -> None:
+    async with harness.client() as c:
+        r = await c.post(path, content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 400
+    assert_envelope(r.json(), *INVALID)
+    assert r.json()["result"]["issues"] == ["the request body must be a JSON object"]
+
+
+@pytest.mark.parametrize(
+    ("body", "issue"),
+    [
+        ({"codematch": {"key": "123456"}}, "token is required"),
+        ({"token": "o76m3nvz94jvaatfsmespzgx3qkzjjl1"}, "codematch is required"),
+        (
+            {"token": "o76m3nvz94jvaatfsmespzgx3qkzjjl1", "codematch": {}},
+            "codematch.key is required",
+        ),
+        (
+            {"token": "o76m3nvz94jvaatfsmespzgx3qkzjjl1", "codematch": {"key": 123456}},
+            "codematch.key",
+        ),
+        ({"token": 5, "codematch": {"key": "123456"}}, "token"),
+    ],
+)
+async def test_malformed_continue_requests(
+    harness: Harness, body: dict[str, Any], issue: str
+) -> None:
+    async with harness.client() as c:
+        r = await c.post("/process/continue", json=body)
+    assert r.status_code == 400
+    assert_envelope(r.json(), *INVALID)
+    assert issue in r.json()["result"]["issues"][0]
+
+
+async def test_a_malformed_continue_spends_no_attempt(harness: Harness) -> None:
+    async with harness.client() as c:
+        token = await start(c, harness.sandbox_key)
+        for _ in range(6):
+            r = await c.post("/process/continue", json={"token": token, "codematch": {"key": None}})
+            assert r.status_code == 400
+        assert (await cont(c, token, "123456")).json()["result"]["action"] == "PASS"
+
+
+async def test_wrong_credentials_on_continue_are_refused(harness: Harness) -> None:
+    async with harness.client() as c:
+        token = await start(c, harness.sandbox_key)
+        r = await cont(c, token, "123456", user="acme", **{"pass": "og_sandbox_" + "a" * 40})
+        assert r.status_code == 401
+        assert_envelope(r.json(), "FAIL", "AUTHENTICATION FAILED")
+        r = await cont(c, token, "123456", user="acme")
+        assert r.status_code == 401
+        assert (await cont(c, token, "123456")).json()["result"]["action"] == "PASS"
+
+
+async def test_oversized_body_is_refused(harness: Harness) -> None:
+    body = initial(harness.sandbox_key, reference="x" * 70_000)
+    async with harness.client() as c:
+        r = await send(c, body)
+    assert r.status_code == 413
