@@ -6,23 +6,23 @@ Only countries with one clearly dominant language are listed; for the others
 
 from __future__ import annotations
 
-_LANGUAGES: dict[str, tuple[str, ...]] = {
-    "en": ("US", "GB", "IE", "AU", "NZ", "JM", "TT", "BS", "BB", "GH", "NG", "KE", "ZA"),
-    "es": tuple("ES MX AR CO CL PE VE EC GT CU BO DO HN PY SV NI CR PA UY PR GQ".split()),
-    "fr": ("FR", "MC", "LU", "SN", "CI", "ML", "BF", "NE", "GN", "BJ", "TG", "GA", "CG"),
-    "de": ("DE", "AT", "LI"),
-    "pt-br": ("BR",),
-    "pt": ("PT", "AO", "MZ", "CV", "GW", "ST"),
-    "it": ("IT", "SM", "VA"),
-    "nl": ("NL", "SR"),
-    "pl": ("PL",),
-    "tr": ("TR",),
-    "ja": ("JP",),
-    "ko": ("KR",),
+_LANGUAGES: dict[str, str] = {
+    "en": "US GB IE AU NZ JM TT BS BB GH NG KE ZA",
+    "es": "ES MX AR CO CL PE VE EC GT CU BO DO HN PY SV NI CR PA UY PR GQ",
+    "fr": "FR MC LU SN CI ML BF NE GN BJ TG GA CG",
+    "de": "DE AT LI",
+    "pt-br": "BR",
+    "pt": "PT AO MZ CV GW ST",
+    "it": "IT SM VA",
+    "nl": "NL SR",
+    "pl": "PL",
+    "tr": "TR",
+    "ja": "JP",
+    "ko": "KR",
 }
 
 COUNTRY_LOCALE: dict[str, str] = {
-    country: language for language, countries in _LANGUAGES.items() for country in countries
+    country: language for language, countries in _LANGUAGES.items() for country in countries.split()
 }
 
 
