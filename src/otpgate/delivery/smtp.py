@@ -107,12 +107,12 @@ class SmtpProvider:
         mail["Date"] = email.utils.formatdate(message.now, localtime=False)
         domain = self.from_address.rpartition("@")[2] or None
         mail["Message-ID"] = email.utils.make_msgid(domain=domain)
-        if rendered.locale:
-            mail["Content-Language"] = rendered.locale
         mail["Auto-Submitted"] = "auto-generated"
         mail.set_content(rendered.text)
         if rendered.html:
             mail.add_alternative(rendered.html, subtype="html")
+        if rendered.locale:  # after the content: set_content drops Content-* headers
+            mail["Content-Language"] = rendered.locale
         return mail
 
     async def send(self, message: OutgoingMessage, rendered: Rendered) -> DeliveryResult:
@@ -148,6 +148,9 @@ class SmtpProvider:
 def _smtp_failure(exc: aiosmtplib.SMTPException) -> ProviderError:
     """Name the failure by its SMTP reply code; never echo the server's text (it may hold
     the address)."""
+    if isinstance(exc.__cause__, ssl.SSLError):
+        reason = exc.__cause__.reason or "handshake failed"
+        return ProviderError(f"smtp: TLS failed ({reason})", retryable=False)
     if isinstance(exc, aiosmtplib.SMTPTimeoutError):
         return ProviderError("smtp: the server timed out", status_code=504)
     if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
