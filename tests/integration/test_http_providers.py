@@ -80,7 +80,7 @@ async def test_twilio_sms_wire_format(httpserver):
     provider = twilio(httpserver.url_for(""))
     result = await provider.send(msg, rendered(msg))
     await provider.aclose()
-    assert (result.ok, result.provider_message_id, result.status_code) == (True, "SM123", 201)
+    assert (result.ok, result.provider_message_id, result.status_code) == (True, "SM123", 200)
     [request] = recorder.requests
     assert basic_auth(request) == (SID, TOKEN)
     assert request.content_type == "application/x-www-form-urlencoded"

@@ -67,7 +67,7 @@ async def test_a_production_code_arrives_by_smtp_and_verifies(db_url, smtp, cloc
         assert started["environment_name"] == "Production"
         [enrichment] = started["data_enrichments"]
         assert enrichment["enrichment_provider"] == "smtp"
-        assert enrichment["status_code"] == 250
+        assert enrichment["status_code"] == 200
         assert enrichment["request"]["destination"] == "j***e@example.com"
 
         [mail] = smtp.mailbox.messages

@@ -141,7 +141,7 @@ class SmtpProvider:
                 status_code=503,
             ) from None
         return DeliveryResult(
-            ok=True, provider=self.name, status_code=250, provider_message_id=mail["Message-ID"]
+            ok=True, provider=self.name, status_code=200, provider_message_id=mail["Message-ID"]
         )
 
 

@@ -101,6 +101,4 @@ class TwilioProvider(HttpProvider):
         sid = self.json_object(response).get("sid")
         if not isinstance(sid, str) or not sid:
             raise ProviderError("twilio: the answer has no sid", retryable=False)
-        return DeliveryResult(
-            ok=True, provider=self.name, status_code=response.status_code, provider_message_id=sid
-        )
+        return DeliveryResult(ok=True, provider=self.name, status_code=200, provider_message_id=sid)

@@ -96,6 +96,6 @@ class VonageProvider(HttpProvider):
         return DeliveryResult(
             ok=True,
             provider=self.name,
-            status_code=response.status_code,
+            status_code=200,
             provider_message_id=str(first.get("message-id") or "") or None,
         )

@@ -146,6 +146,6 @@ class WebhookProvider(HttpProvider):
         return DeliveryResult(
             ok=True,
             provider=self.name,
-            status_code=response.status_code,
+            status_code=200,
             provider_message_id=str(message_id) if message_id else ident,
         )
