@@ -160,9 +160,18 @@ def outbox(
 @providers_app.command("check")
 def providers_check() -> None:
     """Validate the delivery settings and say what is missing; sends nothing."""
+    from pydantic import ValidationError
+
     from otpgate.delivery.registry import check
 
-    report = check(Settings())
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "OTPGATE_" + "_".join(map(str, error["loc"])).upper()
+            typer.echo(f"problem: {name}: {error['msg']}")
+        raise typer.Exit(1) from None
+    report = check(settings)
     for item in report.checks:
         typer.echo(f"{item.channel:5}  {item.provider:8}  {'ok' if item.ok else 'NOT READY'}")
         for problem in item.problems:

@@ -236,3 +236,12 @@ async def test_tenant_templates_brand_and_default_locale_hold_on_resend(
     assert SIX_DIGITS.search(text_part(first)).group(1) == SIX_DIGITS.search(
         text_part(second)
     ).group(1)
+
+
+def test_providers_check_names_a_malformed_setting(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OTPGATE_SMTP_SECURITY", "ssl")
+    result = CliRunner().invoke(cli, ["providers", "check"])
+    assert result.exit_code == 1
+    assert "OTPGATE_SMTP_SECURITY" in result.output
+    assert "Traceback" not in result.output
