@@ -25,6 +25,8 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+providers_app = typer.Typer(help="Delivery providers.", no_args_is_help=True)
+app.add_typer(providers_app, name="providers")
 
 SANDBOX_KEY_FILE = Path("var/sandbox-key.txt")
 
@@ -153,6 +155,33 @@ def outbox(
         typer.echo("the outbox is empty")
     for line in lines:
         typer.echo(line)
+
+
+@providers_app.command("check")
+def providers_check() -> None:
+    """Validate the delivery settings and say what is missing; sends nothing."""
+    from pydantic import ValidationError
+
+    from otpgate.delivery.registry import check
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "OTPGATE_" + "_".join(map(str, error["loc"])).upper()
+            typer.echo(f"problem: {name}: {error['msg']}")
+        raise typer.Exit(1) from None
+    report = check(settings)
+    for item in report.checks:
+        typer.echo(f"{item.channel:5}  {item.provider:8}  {'ok' if item.ok else 'NOT READY'}")
+        for problem in item.problems:
+            typer.echo(f"         - {problem}")
+    for problem in report.problems:
+        typer.echo(f"problem: {problem}")
+    if not report.ok:
+        typer.echo(f"{len(report.all_problems())} problem(s): fix the settings above.")
+        raise typer.Exit(1)
+    typer.echo("delivery configuration is complete")
 
 
 def main() -> None:

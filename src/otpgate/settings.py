@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from otpgate.core.model import Policy
@@ -35,6 +37,32 @@ class Settings(BaseSettings):
     sms_providers: str = "outbox"
     voice_providers: str = "outbox"
     email_providers: str = "outbox"
+
+    # Real delivery (README "Delivering for real"); `otpgate providers check` validates it.
+    smtp_host: str | None = None
+    smtp_port: int | None = Field(default=None, ge=1, le=65_535)  # 25, 587 or 465 by security
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_from: str | None = None
+    smtp_from_name: str | None = None  # default: the tenant's brand
+    smtp_ca_file: str | None = None  # a private CA to trust, besides the system's
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from: str | None = None
+    twilio_base_url: str = "https://api.twilio.com"
+    vonage_api_key: str | None = None
+    vonage_api_secret: SecretStr | None = None
+    vonage_from: str | None = None
+    vonage_base_url: str = "https://rest.nexmo.com"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    delivery_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    delivery_attempts: int = Field(default=3, ge=1, le=10)  # tries per provider
+    delivery_backoff_seconds: float = Field(default=0.5, ge=0, le=60)  # doubles each retry
+    delivery_retry_budget_seconds: float = Field(default=15.0, ge=0, le=600)  # per provider
+    templates_file: str | None = None
+    sms_autofill_domain: str | None = None  # adds the WebOTP line "@domain #code"
 
     log_level: str = "info"
     log_json: bool = True

@@ -17,9 +17,11 @@ from otpgate.core.ports import Courier as CourierPort
 from otpgate.core.ports import Limiter
 from otpgate.core.service import OtpService
 from otpgate.delivery.base import Provider
+from otpgate.delivery.catalog import load_book
 from otpgate.delivery.console import ConsoleProvider
-from otpgate.delivery.courier import Courier
+from otpgate.delivery.courier import Courier, RetryPolicy
 from otpgate.delivery.outbox import OutboxProvider
+from otpgate.delivery.registry import build_routes
 from otpgate.delivery.templates import Renderer
 from otpgate.gateway.service import GatewayService
 from otpgate.observability import MeteredAudit, Metrics
@@ -78,19 +80,9 @@ async def build_keyring(settings: Settings, secrets: SecretStore) -> Keyring:
 
 
 def build_providers(settings: Settings, outbox: OutboxStore) -> dict[Channel, list[Provider]]:
-    known: dict[str, Provider] = {"outbox": OutboxProvider(outbox), "console": ConsoleProvider()}
-    routes: dict[Channel, list[Provider]] = {}
-    for channel, raw in (
-        (Channel.SMS, settings.sms_providers),
-        (Channel.VOICE, settings.voice_providers),
-        (Channel.EMAIL, settings.email_providers),
-    ):
-        names = Settings.provider_list(raw)
-        unknown = [n for n in names if n not in known]
-        if unknown:
-            raise ValueError(f"unknown {channel} provider(s): {', '.join(unknown)}")
-        routes[channel] = [known[n] for n in names]
-    return routes
+    """Ordered providers per channel; raises ``ConfigurationError`` naming what is missing."""
+    builtin: dict[str, Provider] = {"outbox": OutboxProvider(outbox), "console": ConsoleProvider()}
+    return build_routes(settings, builtin.__getitem__)
 
 
 CourierFactory = Callable[[Settings, OutboxStore, Metrics], CourierPort]
@@ -100,7 +92,18 @@ def default_courier(settings: Settings, outbox: OutboxStore, metrics: Metrics) -
     return Courier(
         sandbox=OutboxProvider(outbox),
         production=build_providers(settings, outbox),
-        renderer=Renderer(),
+        renderer=Renderer(
+            load_book(settings.templates_file),
+            default_brand=settings.brand,
+            autofill_domain=settings.sms_autofill_domain,
+        ),
+        retry=RetryPolicy(
+            attempts=settings.delivery_attempts,
+            backoff_seconds=settings.delivery_backoff_seconds,
+            budget_seconds=settings.delivery_retry_budget_seconds,
+            timeout_seconds=2 * settings.delivery_timeout_seconds,
+        ),
+        accounts=AccountStore(outbox.engine, cache_seconds=0).tenant_by_id,
     )
 
 
@@ -150,4 +153,5 @@ async def build_services(
         otp=otp,
         evaluations=evaluations,
         gateway=GatewayService(otp=otp, store=SqlTransactionStore(engine), clock=clock),
+        extras={"closers": [courier.aclose] if isinstance(courier, Courier) else []},
     )

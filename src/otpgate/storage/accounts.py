@@ -86,6 +86,11 @@ class AccountStore:
             row = (await conn.execute(select(tenants).where(tenants.c.name == name))).first()
         return Tenant(row.id, row.name, row.brand, row.default_locale) if row else None
 
+    async def tenant_by_id(self, tenant_id: str) -> Tenant | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(tenants).where(tenants.c.id == tenant_id))).first()
+        return Tenant(row.id, row.name, row.brand, row.default_locale) if row else None
+
     async def create_key(self, tenant_name: str, environment: Environment) -> IssuedKey:
         tenant = await self.ensure_tenant(tenant_name)
         key = generate_key(environment)

@@ -1,0 +1,124 @@
+"""Provider names as operators write them, and how each is built and checked.
+
+``OTPGATE_SMS_PROVIDERS=twilio,webhook`` and friends name providers in order; this module
+turns the names into objects (``build_routes``) and says, without sending anything,
+whether the settings are enough for each (``check``; the ``otpgate providers check``
+command prints it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from otpgate.core.model import Channel
+from otpgate.delivery.base import ConfigurationError, Parameter, Provider
+from otpgate.delivery.catalog import TemplateError, load_book
+from otpgate.delivery.smtp import SmtpProvider
+from otpgate.delivery.twilio import TwilioProvider
+from otpgate.delivery.vonage import VonageProvider
+from otpgate.delivery.webhook import WebhookProvider
+
+if TYPE_CHECKING:
+    from otpgate.settings import Settings
+
+
+class ProviderKind(Protocol):
+    name: str
+    channels: frozenset[Channel]
+
+    def parameters(self) -> list[Parameter]: ...
+    def check_configuration(self, settings: Settings) -> list[str]: ...
+    def from_settings(self, settings: Settings) -> Provider: ...
+
+
+CONFIGURED: dict[str, ProviderKind] = {
+    "smtp": SmtpProvider,
+    "twilio": TwilioProvider,
+    "vonage": VonageProvider,
+    "webhook": WebhookProvider,
+}
+BUILTIN = ("outbox", "console")
+SETTING_FOR = {
+    Channel.SMS: "sms_providers",
+    Channel.VOICE: "voice_providers",
+    Channel.EMAIL: "email_providers",
+}
+
+
+@dataclass
+class ProviderCheck:
+    channel: Channel
+    provider: str
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class CheckReport:
+    checks: list[ProviderCheck] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    """Problems not tied to one provider (templates file, empty lists)."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and all(c.ok for c in self.checks)
+
+    def all_problems(self) -> list[str]:
+        return [*self.problems, *(p for c in self.checks for p in c.problems)]
+
+
+def routes(settings: Settings) -> dict[Channel, list[str]]:
+    from otpgate.settings import Settings as _Settings
+
+    return {
+        ch: _Settings.provider_list(getattr(settings, name)) for ch, name in SETTING_FOR.items()
+    }
+
+
+def check(settings: Settings) -> CheckReport:
+    report = CheckReport()
+    for channel, names in routes(settings).items():
+        env = "OTPGATE_" + SETTING_FOR[channel].upper()
+        if not names:
+            report.problems.append(f"{env} is empty: {channel} messages cannot be delivered")
+        for name in names:
+            item = ProviderCheck(channel, name)
+            kind = CONFIGURED.get(name)
+            if kind is None and name not in BUILTIN:
+                known = ", ".join([*BUILTIN, *CONFIGURED])
+                item.problems.append(f"{env}: unknown provider {name!r} (known: {known})")
+            elif kind is not None:
+                if channel not in kind.channels:
+                    item.problems.append(f"{env}: {name} cannot carry {channel}")
+                item.problems.extend(kind.check_configuration(settings))
+            report.checks.append(item)
+    try:
+        load_book(settings.templates_file)
+    except TemplateError as exc:
+        report.problems.append(str(exc))
+    return report
+
+
+def build_routes(
+    settings: Settings, builtin: Callable[[str], Provider]
+) -> dict[Channel, list[Provider]]:
+    """One provider object per name (shared across channels); ``ConfigurationError`` names
+    every problem when the settings are not enough."""
+    report = check(settings)
+    problems = [p for c in report.checks for p in c.problems]
+    if problems:
+        raise ConfigurationError(list(dict.fromkeys(problems)))
+    made: dict[str, Provider] = {}
+    out: dict[Channel, list[Provider]] = {}
+    for channel, names in routes(settings).items():
+        for name in names:
+            if name not in made:
+                kind = CONFIGURED.get(name)
+                made[name] = kind.from_settings(settings) if kind else builtin(name)
+        out[channel] = [made[n] for n in names]
+    return out
