@@ -89,7 +89,13 @@ class AccessTokens:
                 algorithms=[ALGORITHM],
                 audience=AUDIENCE,
                 issuer=ISSUER,
-                options={"require": ["exp", "iat", "sub", "aud", "iss"], "verify_exp": False},
+                options={
+                    "require": ["exp", "iat", "sub", "aud", "iss"],
+                    # Time is checked below against the service clock, not the wall clock.
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
             )
             expires_at = float(claims["exp"])
             environment = Environment(claims["env"])
