@@ -23,7 +23,10 @@ def error(r, status: int, code: str) -> str:
         ({"beneficiary_id": BENEFICIARY, "channel": "SMS"}, "sponsor_slug"),
         ({"beneficiary_id": BENEFICIARY, "sponsor_slug": SPONSOR, "channel": "FAX"}, "channel"),
         ({"beneficiary_id": 42, "sponsor_slug": SPONSOR, "channel": "SMS"}, "beneficiary_id"),
-        ({"beneficiary_id": "bad id!", "sponsor_slug": SPONSOR, "channel": "SMS"}, "beneficiary_id"),
+        (
+            {"beneficiary_id": "bad id!", "sponsor_slug": SPONSOR, "channel": "SMS"},
+            "beneficiary_id",
+        ),
         ({"beneficiary_id": BENEFICIARY, "sponsor_slug": "Not A Slug", "channel": "SMS"}, "slug"),
     ],
 )
@@ -38,7 +41,9 @@ async def test_400_malformed_send(harness, body, names):
 async def test_400_body_that_is_not_json(harness):
     s = await set_up_sponsor(harness, harness.sandbox_key)
     async with s.client() as c:
-        r1 = await c.post("/v1/otp/send", content=b"{not json", headers={"content-type": "application/json"})
+        r1 = await c.post(
+            "/v1/otp/send", content=b"{not json", headers={"content-type": "application/json"}
+        )
         r2 = await c.post("/v1/otp/validate", json=["otp_id"])
     error(r1, 400, "071-201")
     error(r2, 400, "071-201")
@@ -86,7 +91,11 @@ async def test_404_unknown_ids_and_other_tenants(harness):
     async with s.client() as c:
         r = await c.post(
             "/v1/otp/send",
-            json={"beneficiary_id": BENEFICIARY, "sponsor_slug": "no-such-sponsor", "channel": "SMS"},
+            json={
+                "beneficiary_id": BENEFICIARY,
+                "sponsor_slug": "no-such-sponsor",
+                "channel": "SMS",
+            },
         )
     error(r, 404, "071-203")
 
@@ -161,7 +170,10 @@ async def test_no_500_for_odd_input(harness):
     s = await set_up_sponsor(harness, harness.sandbox_key)
     async with s.client() as c:
         for path, body in [
-            ("/v1/otp/send", {"beneficiary_id": "x" * 65, "sponsor_slug": SPONSOR, "channel": "SMS"}),
+            (
+                "/v1/otp/send",
+                {"beneficiary_id": "x" * 65, "sponsor_slug": SPONSOR, "channel": "SMS"},
+            ),
             ("/v1/otp/send", {"beneficiary_id": None, "sponsor_slug": SPONSOR, "channel": "SMS"}),
             ("/v1/otp/send", {"beneficiary_id": "é", "sponsor_slug": "é", "channel": "é"}),
             ("/v1/otp/validate", {"otp_id": "otp_" + "\u0000" * 26, "code": "123456"}),

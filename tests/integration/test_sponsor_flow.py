@@ -155,9 +155,10 @@ async def test_sandbox_and_production_ids_do_not_mix(harness):
     live_token = await access_token(harness, harness.production_key)
     sent = await sandbox.send()
     async with harness.client(live_token) as c:
-        r = await c.post("/v1/otp/validate", json={"otp_id": sent.json()["otp_id"], "code": "1" * 6})
+        r = await c.post(
+            "/v1/otp/validate", json={"otp_id": sent.json()["otp_id"], "code": "1" * 6}
+        )
     assert r.status_code == 404
     token = await sandbox.verified_token("bnf_phone_only")
     assert (await sandbox.redeem(token, access=live_token)).status_code == 404
     assert (await sandbox.redeem(token)).status_code == 200
-

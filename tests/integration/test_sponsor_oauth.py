@@ -32,7 +32,11 @@ async def test_form_credentials_give_a_bearer_token(harness):
     cid = await client_id(harness, harness.sandbox_key)
     r = await token_request(
         harness,
-        {"grant_type": "client_credentials", "client_id": cid, "client_secret": harness.sandbox_key},
+        {
+            "grant_type": "client_credentials",
+            "client_id": cid,
+            "client_secret": harness.sandbox_key,
+        },
     )
     assert r.status_code == 200
     assert r.headers["cache-control"] == "no-store"
@@ -56,17 +60,29 @@ async def test_basic_credentials_give_a_bearer_token(harness):
 async def test_bad_client_credentials(harness):
     cid = await client_id(harness, harness.sandbox_key)
     other = await client_id(harness, harness.production_key)
-    wrong_secret = {"grant_type": "client_credentials", "client_id": cid, "client_secret": "og_sandbox_" + "x" * 40}
-    wrong_pair = {"grant_type": "client_credentials", "client_id": other, "client_secret": harness.sandbox_key}
+    wrong_secret = {
+        "grant_type": "client_credentials",
+        "client_id": cid,
+        "client_secret": "og_sandbox_" + "x" * 40,
+    }
+    wrong_pair = {
+        "grant_type": "client_credentials",
+        "client_id": other,
+        "client_secret": harness.sandbox_key,
+    }
     for data in (wrong_secret, wrong_pair, {"grant_type": "client_credentials"}):
         r = await token_request(harness, data)
         assert r.status_code == 401, data
         assert r.json()["error"] == "invalid_client"
     basic = base64.b64encode(f"{cid}:nope".encode()).decode()
-    r = await token_request(harness, {"grant_type": "client_credentials"}, {"Authorization": f"Basic {basic}"})
+    r = await token_request(
+        harness, {"grant_type": "client_credentials"}, {"Authorization": f"Basic {basic}"}
+    )
     assert r.status_code == 401
     assert r.headers["www-authenticate"].startswith("Basic")
-    r = await token_request(harness, {"grant_type": "client_credentials"}, {"Authorization": "Basic %%%"})
+    r = await token_request(
+        harness, {"grant_type": "client_credentials"}, {"Authorization": "Basic %%%"}
+    )
     assert r.status_code == 401
 
 
@@ -113,7 +129,11 @@ async def test_sponsor_endpoints_take_only_genuine_live_access_tokens(harness, c
         async with harness.client(token) as c:
             sent = await c.post(
                 "/v1/otp/send",
-                json={"beneficiary_id": "bnf_phone_only", "sponsor_slug": SPONSOR, "channel": "SMS"},
+                json={
+                    "beneficiary_id": "bnf_phone_only",
+                    "sponsor_slug": SPONSOR,
+                    "channel": "SMS",
+                },
             )
         assert sent.status_code == 401
     assert await harness.messages("+14155550123") == []
@@ -130,9 +150,8 @@ async def test_signing_key_survives_a_restart(harness, settings, clock):
     from otpgate.testing import running_app
 
     s = await set_up_sponsor(harness, harness.sandbox_key)
-    async with running_app(settings, clock=clock) as second:
-        async with second.client(s.access_token) as c:
-            r = await c.get(f"/v1/sponsors/{SPONSOR}/configuration")
+    async with running_app(settings, clock=clock) as second, second.client(s.access_token) as c:
+        r = await c.get(f"/v1/sponsors/{SPONSOR}/configuration")
     assert r.status_code == 200
 
 
