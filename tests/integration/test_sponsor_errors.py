@@ -143,6 +143,10 @@ async def test_422_wrong_code_three_times_then_invalidated(harness):
     assert "invalidated" in error(await s.validate(otp_id, "000000"), 422, "071-206")
     # Invalidated: even a right code is refused; the client must send again.
     error(await s.validate(otp_id, "123456"), 410, "071-205")
+    # ...after the core's lockout of the destination (10 minutes), as on every front-end.
+    locked = await s.send()
+    error(locked, 429, "071-207")
+    assert 590 <= int(locked.headers["Retry-After"]) <= 600
 
 
 async def test_422_channel_the_sponsor_or_beneficiary_lacks(harness):
