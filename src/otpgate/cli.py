@@ -11,10 +11,11 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from otpgate.cli_sponsors import beneficiaries_app, sponsors_app
 from otpgate.core.model import Environment
 from otpgate.settings import Settings
 from otpgate.storage import migrate
-from otpgate.storage.accounts import AccountStore
+from otpgate.storage.accounts import AccountStore, IssuedKey
 from otpgate.storage.db import create_engine
 from otpgate.storage.outbox import OutboxStore
 
@@ -27,6 +28,8 @@ keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 providers_app = typer.Typer(help="Delivery providers.", no_args_is_help=True)
 app.add_typer(providers_app, name="providers")
+app.add_typer(sponsors_app, name="sponsors")
+app.add_typer(beneficiaries_app, name="beneficiaries")
 
 SANDBOX_KEY_FILE = Path("var/sandbox-key.txt")
 
@@ -114,17 +117,18 @@ def keys_create(
     settings = Settings()
     migrate.upgrade(settings.database_url)
 
-    async def run() -> str:
+    async def run() -> IssuedKey:
         engine = create_engine(settings.database_url, pool_size=0)
         try:
-            issued = await AccountStore(engine).create_key(tenant, environment)
-            return issued.key
+            return await AccountStore(engine).create_key(tenant, environment)
         finally:
             await engine.dispose()
 
-    key = asyncio.run(run())
-    typer.echo(f"Created a {environment} key for tenant {tenant!r}. It is shown only once:")
-    typer.echo(key)
+    issued = asyncio.run(run())
+    typer.echo(f"Created a {environment} key for tenant {tenant!r}.")
+    typer.echo(f"OAuth client id (sponsor API): {issued.key_id}")
+    typer.echo("The key (the client secret) is shown only once:")
+    typer.echo(issued.key)
 
 
 @app.command()

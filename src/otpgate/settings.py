@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     key_cache_seconds: float = Field(default=30.0, ge=0)
 
+    # Sponsor OTP API (the seed document's defaults).
+    sponsor_otp_ttl_seconds: int = Field(default=300, ge=30, le=86_400)
+    sponsor_otp_max_attempts: int = Field(default=3, ge=1, le=100)
+    sponsor_token_ttl_seconds: int = Field(default=600, ge=30, le=86_400)
+    sponsor_sends_per_hour: int = Field(default=5, ge=1, le=10_000)
+    sponsor_client_requests_per_minute: int = Field(default=50, ge=1, le=100_000)
+    oauth_access_token_ttl_seconds: int = Field(default=3600, ge=60, le=86_400)
+
     sms_providers: str = "outbox"
     voice_providers: str = "outbox"
     email_providers: str = "outbox"

@@ -26,7 +26,11 @@ from otpgate.delivery.templates import Renderer
 from otpgate.gateway.service import GatewayService
 from otpgate.observability import MeteredAudit, Metrics
 from otpgate.settings import Settings
+from otpgate.sponsors.model import SponsorPolicy
+from otpgate.sponsors.service import SponsorService
+from otpgate.sponsors.tokens import AccessTokens
 from otpgate.storage.accounts import AccountStore, SecretStore
+from otpgate.storage.clients import ClientDirectory
 from otpgate.storage.db import create_engine
 from otpgate.storage.evaluations import SqlEvaluationStore
 from otpgate.storage.gateway import SqlTransactionStore
@@ -34,6 +38,7 @@ from otpgate.storage.idempotency import IdempotencyStore
 from otpgate.storage.limiter import SqlLimiter
 from otpgate.storage.outbox import OutboxStore
 from otpgate.storage.sessions import SqlSessionStore
+from otpgate.storage.sponsors import SqlChallengeStore, SqlSponsorDirectory
 from otpgate.workflows.definitions import load_catalog
 from otpgate.workflows.evaluation import EvaluationService
 
@@ -52,12 +57,41 @@ class Services:
     otp: OtpService
     evaluations: EvaluationService
     gateway: GatewayService
+    sponsors: SponsorService
+    oauth: SponsorOAuth
     extras: dict[str, Any] = field(default_factory=dict)
 
     async def close(self) -> None:
         for closer in self.extras.get("closers", []):
             await closer()
         await self.engine.dispose()
+
+
+@dataclass(frozen=True)
+class SponsorOAuth:
+    """The sponsor API's client-credentials grant: who may ask, and what they get."""
+
+    clients: ClientDirectory
+    tokens: AccessTokens
+
+
+def build_sponsors(
+    settings: Settings, engine: AsyncEngine, otp: OtpService, limiter: Limiter, clock: Clock
+) -> SponsorService:
+    return SponsorService(
+        otp=otp,
+        directory=SqlSponsorDirectory(engine),
+        challenges=SqlChallengeStore(engine),
+        limiter=limiter,
+        clock=clock,
+        policy=SponsorPolicy(
+            otp_ttl_seconds=settings.sponsor_otp_ttl_seconds,
+            max_attempts=settings.sponsor_otp_max_attempts,
+            token_ttl_seconds=settings.sponsor_token_ttl_seconds,
+            sends_per_hour=settings.sponsor_sends_per_hour,
+            client_requests_per_minute=settings.sponsor_client_requests_per_minute,
+        ),
+    )
 
 
 def _secret_bytes(raw: str) -> bytes:
@@ -154,4 +188,13 @@ async def build_services(
         evaluations=evaluations,
         gateway=GatewayService(otp=otp, store=SqlTransactionStore(engine), clock=clock),
         extras={"closers": [courier.aclose] if isinstance(courier, Courier) else []},
+        sponsors=build_sponsors(settings, engine, otp, limiter, clock),
+        oauth=SponsorOAuth(
+            clients=ClientDirectory(engine, accounts, cache_seconds=settings.key_cache_seconds),
+            tokens=AccessTokens(
+                await SecretStore(engine).get_or_create("oauth_signing_key_v1"),
+                clock,
+                settings.oauth_access_token_ttl_seconds,
+            ),
+        ),
     )

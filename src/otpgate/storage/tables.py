@@ -208,3 +208,66 @@ gateway_transactions = Table(
     Column("finished_at", Float, nullable=True),
     Index("ix_gateway_transactions_created", "created_at"),
 )
+
+# -- Sponsor OTP API (sponsors, beneficiaries, otp ids, verification tokens) ---------------
+
+sponsors = Table(
+    "sponsors",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), nullable=False),
+    Column("slug", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("channels", JSON, nullable=False),
+    Column("otp_operations", JSON, nullable=False),
+    Column("active", Integer, nullable=False, default=1),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("tenant_id", "slug", name="uq_sponsors_tenant_slug"),
+)
+
+beneficiaries = Table(
+    "sponsor_beneficiaries",
+    metadata,
+    Column("sponsor_id", String(36), primary_key=True),
+    Column("beneficiary_id", String(64), primary_key=True),
+    Column("tenant_id", String(36), nullable=False),
+    Column("phone", String(40), nullable=True),
+    Column("phone_country", String(2), nullable=True),
+    Column("phone_line_type", String(24), nullable=True),
+    Column("phone_calling_code", String(4), nullable=True),
+    Column("email", String(320), nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+sponsor_otps = Table(
+    "sponsor_otps",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("tenant_id", String(36), nullable=False),
+    Column("environment", String(16), nullable=False),
+    Column("sponsor_id", String(36), nullable=False),
+    Column("beneficiary_id", String(64), nullable=False),
+    Column("session_id", String(36), nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_sponsor_otps_created", "created_at"),
+)
+
+verification_tokens = Table(
+    "sponsor_verification_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("otp_id", String(40), nullable=False, unique=True),
+    Column("tenant_id", String(36), nullable=False),
+    Column("environment", String(16), nullable=False),
+    Column("sponsor_id", String(36), nullable=False),
+    Column("beneficiary_id", String(64), nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("redeemed_at", Float, nullable=True),
+    Column("operation", String(120), nullable=True),
+    Index("ix_sponsor_tokens_expires", "expires_at"),
+)

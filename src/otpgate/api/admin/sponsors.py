@@ -1,0 +1,187 @@
+"""``/v1/admin/…``: a tenant manages its sponsors and their beneficiaries (Bearer API key)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field
+
+from otpgate.core.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    OtpError,
+    RateLimited,
+    Unauthorized,
+)
+from otpgate.core.model import Channel
+from otpgate.destinations import parse_email, parse_phone
+from otpgate.http.auth import require_key
+from otpgate.sponsors.model import Beneficiary, Sponsor
+from otpgate.sponsors.service import SponsorService
+from otpgate.storage.accounts import Principal
+
+STATUS: dict[type[OtpError], int] = {
+    InvalidInput: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    RateLimited: 429,
+}
+WIRE_CHANNELS = {"SMS": Channel.SMS, "EMAIL": Channel.EMAIL}
+
+
+def _error(exc: OtpError) -> JSONResponse:
+    status = next((STATUS[c] for c in type(exc).__mro__ if c in STATUS), 400)
+    body: dict[str, Any] = {"msg": exc.message}
+    headers: dict[str, str] = {}
+    if isinstance(exc, InvalidInput):
+        body["field"] = exc.field
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _invalid(exc: RequestValidationError) -> JSONResponse:
+    first: dict[str, Any] = dict(exc.errors()[0]) if exc.errors() else {}
+    field = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+    if first.get("type") in ("json_invalid", "model_attributes_type"):
+        return JSONResponse({"msg": "the body must be a JSON object", "field": "body"}, 400)
+    msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    return JSONResponse({"msg": f"{field}: {msg}", "field": field}, status_code=400)
+
+
+class AdminRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                request.state.principal = await require_key(request)
+                return await handler(request)
+            except RequestValidationError as exc:
+                return _invalid(exc)
+            except OtpError as exc:
+                return _error(exc)
+
+        return guarded
+
+
+def _principal(request: Request) -> Principal:
+    principal: Principal = request.state.principal
+    return principal
+
+
+router = APIRouter(prefix="/v1/admin", route_class=AdminRoute, tags=["admin"])
+Caller = Annotated[Principal, Depends(_principal)]
+
+
+class SponsorSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    channels: list[str] = Field(default_factory=lambda: ["SMS"], max_length=2)
+    otp_operations: dict[str, list[str]] = Field(default_factory=dict, max_length=100)
+    active: bool = True
+
+
+class BeneficiarySpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    phone_number: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=320)
+
+
+def _service(request: Request) -> SponsorService:
+    service: SponsorService = request.app.state.services.sponsors
+    return service
+
+
+def sponsor_body(sponsor: Sponsor) -> dict[str, Any]:
+    return {
+        "slug": sponsor.slug,
+        "name": sponsor.name,
+        "channels": [c.upper() for c in sponsor.channels],
+        "otp_operations": {k: list(v) for k, v in sponsor.otp_operations.items()},
+        "active": sponsor.active,
+    }
+
+
+def beneficiary_body(sponsor_slug: str, beneficiary: Beneficiary) -> dict[str, Any]:
+    """On-file destinations come back masked: the tenant sent them, nobody needs them back."""
+    return {
+        "sponsor_slug": sponsor_slug,
+        "beneficiary_id": beneficiary.beneficiary_id,
+        "phone_number": beneficiary.phone.masked() if beneficiary.phone else None,
+        "email": beneficiary.email.masked() if beneficiary.email else None,
+    }
+
+
+@router.get("/oauth-client")
+async def oauth_client(caller: Caller) -> JSONResponse:
+    """The client id to pair with this API key at ``POST /oauth/token``."""
+    return JSONResponse({"client_id": caller.key_id, "environment": str(caller.environment)})
+
+
+@router.get("/sponsors")
+async def list_sponsors(request: Request, caller: Caller) -> JSONResponse:
+    found = await _service(request).sponsors(caller.tenant.id)
+    return JSONResponse({"sponsors": [sponsor_body(s) for s in found]})
+
+
+@router.put("/sponsors/{slug}")
+async def save_sponsor(
+    slug: str, spec: SponsorSpec, request: Request, caller: Caller
+) -> JSONResponse:
+    channels = []
+    for raw in spec.channels:
+        channel = WIRE_CHANNELS.get(raw.strip().upper())
+        if channel is None:
+            raise InvalidInput("channels", "channels must be SMS and/or EMAIL")
+        channels.append(channel)
+    saved = await _service(request).save_sponsor(
+        caller.tenant.id, slug, spec.name, channels, spec.otp_operations, spec.active
+    )
+    return JSONResponse(sponsor_body(saved))
+
+
+@router.get("/sponsors/{slug}")
+async def get_sponsor(slug: str, request: Request, caller: Caller) -> JSONResponse:
+    return JSONResponse(sponsor_body(await _service(request).sponsor(caller.tenant.id, slug)))
+
+
+@router.put("/sponsors/{slug}/beneficiaries/{beneficiary_id}")
+async def save_beneficiary(
+    slug: str, beneficiary_id: str, spec: BeneficiarySpec, request: Request, caller: Caller
+) -> JSONResponse:
+    if spec.phone_number is None and spec.email is None:
+        raise InvalidInput("phone_number", "a beneficiary needs a phone_number or an email")
+    phone = parse_phone(spec.phone_number, "phone_number") if spec.phone_number else None
+    email = parse_email(spec.email, "email") if spec.email else None
+    saved = await _service(request).save_beneficiary(
+        caller.tenant.id, slug, beneficiary_id, phone, email
+    )
+    return JSONResponse(beneficiary_body(slug, saved))
+
+
+@router.get("/sponsors/{slug}/beneficiaries/{beneficiary_id}")
+async def get_beneficiary(
+    slug: str, beneficiary_id: str, request: Request, caller: Caller
+) -> JSONResponse:
+    found = await _service(request).beneficiary(caller.tenant.id, slug, beneficiary_id)
+    return JSONResponse(beneficiary_body(slug, found))
+
+
+@router.delete("/sponsors/{slug}/beneficiaries/{beneficiary_id}", status_code=204)
+async def remove_beneficiary(
+    slug: str, beneficiary_id: str, request: Request, caller: Caller
+) -> Response:
+    await _service(request).remove_beneficiary(caller.tenant.id, slug, beneficiary_id)
+    return Response(status_code=204)

@@ -1,0 +1,1 @@
+"""The sponsor OTP API: OAuth client credentials, send, validate and redeem."""

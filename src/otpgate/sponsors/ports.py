@@ -1,0 +1,49 @@
+"""The two stores the sponsor flow needs: a directory, and the challenges it issues."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from otpgate.sponsors.model import Beneficiary, Sponsor, SponsorOtp, TokenRecord
+
+
+class SponsorDirectory(Protocol):
+    """Sponsors and their beneficiaries, each belonging to one tenant."""
+
+    async def save_sponsor(self, sponsor: Sponsor, now: float) -> Sponsor:
+        """Create or replace the sponsor ``(tenant_id, slug)``; return it as stored."""
+        ...
+
+    async def sponsor(self, tenant_id: str, slug: str) -> Sponsor | None: ...
+
+    async def sponsor_by_id(self, tenant_id: str, sponsor_id: str) -> Sponsor | None: ...
+
+    async def sponsors(self, tenant_id: str) -> list[Sponsor]: ...
+
+    async def save_beneficiary(self, beneficiary: Beneficiary, now: float) -> None: ...
+
+    async def beneficiary(self, sponsor_id: str, beneficiary_id: str) -> Beneficiary | None: ...
+
+    async def remove_beneficiary(self, sponsor_id: str, beneficiary_id: str) -> bool: ...
+
+
+class ChallengeStore(Protocol):
+    """otp ids and verification tokens (stored hashed)."""
+
+    async def add_otp(self, otp: SponsorOtp) -> None: ...
+
+    async def otp(self, tenant_id: str, otp_id: str) -> SponsorOtp | None: ...
+
+    async def add_token(self, token: TokenRecord) -> None: ...
+
+    async def token(self, token_hash: str) -> TokenRecord | None: ...
+
+    async def token_for_otp(self, otp_id: str) -> TokenRecord | None: ...
+
+    async def redeem(self, token_hash: str, tenant_id: str, operation: str, now: float) -> bool:
+        """Mark the token used, atomically: ``True`` for exactly one caller, ever.
+
+        Succeeds only while the token is unredeemed and unexpired
+        (``UPDATE … WHERE redeemed_at IS NULL AND expires_at > now``, row count 1).
+        """
+        ...

@@ -1,0 +1,107 @@
+"""Credentials of the sponsor API.
+
+*Verification tokens* (``otvt_…``) are opaque, random and single use; only their
+SHA-256 is stored (they carry ~238 random bits, so a fast hash is the right one).
+
+*Access tokens* are the OAuth client-credentials bearer tokens: JWTs (HS256)
+signed with a key the install generates once. Their expiry is checked against
+the service clock, so tests can move time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import string
+from dataclasses import dataclass
+
+import jwt
+from ulid import ULID
+
+from otpgate.core.clock import Clock
+from otpgate.core.errors import Unauthorized
+from otpgate.core.model import Environment
+from otpgate.sponsors.model import OTP_ID_PREFIX, TOKEN_PREFIX
+
+_BASE62 = string.ascii_letters + string.digits
+ISSUER = "otpgate"
+AUDIENCE = "otpgate:sponsor-api"
+ALGORITHM = "HS256"
+
+
+def new_otp_id() -> str:
+    return OTP_ID_PREFIX + str(ULID())
+
+
+def new_verification_token() -> str:
+    return TOKEN_PREFIX + str(ULID()) + "".join(secrets.choice(_BASE62) for _ in range(24))
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class AccessToken:
+    access_token: str
+    expires_in: int
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    """Who an access token speaks for: one API key of one tenant."""
+
+    key_id: str
+    tenant_id: str
+    environment: Environment
+    expires_at: float
+
+
+class AccessTokens:
+    def __init__(self, key: bytes, clock: Clock, ttl_seconds: int = 3600) -> None:
+        if len(key) < 32:
+            raise ValueError("the access-token signing key must be at least 32 bytes")
+        self._key = key
+        self.clock = clock
+        self.ttl_seconds = ttl_seconds
+
+    def issue(self, key_id: str, tenant_id: str, environment: Environment) -> AccessToken:
+        now = int(self.clock.now())
+        claims = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": key_id,
+            "tid": tenant_id,
+            "env": str(environment),
+            "iat": now,
+            "exp": now + self.ttl_seconds,
+            "jti": str(ULID()),
+        }
+        token = jwt.encode(claims, self._key, algorithm=ALGORITHM)
+        return AccessToken(access_token=token, expires_in=self.ttl_seconds)
+
+    def read(self, token: str) -> AccessClaims:
+        """The claims of a genuine, unexpired token; ``Unauthorized`` for anything else."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=[ALGORITHM],
+                audience=AUDIENCE,
+                issuer=ISSUER,
+                options={
+                    "require": ["exp", "iat", "sub", "aud", "iss"],
+                    # Time is checked below against the service clock, not the wall clock.
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
+            )
+            expires_at = float(claims["exp"])
+            environment = Environment(claims["env"])
+            key_id, tenant_id = str(claims["sub"]), str(claims["tid"])
+        except (jwt.InvalidTokenError, KeyError, ValueError, TypeError) as exc:
+            raise Unauthorized("invalid access token") from exc
+        if self.clock.now() >= expires_at:
+            raise Unauthorized("the access token has expired")
+        return AccessClaims(key_id, tenant_id, environment, expires_at)
