@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     voice_providers: str = "outbox"
     email_providers: str = "outbox"
 
+    # The demo page at / (sandbox only, key held server-side). Turn it off in production.
+    demo_enabled: bool = True
+
     log_level: str = "info"
     log_json: bool = True
 
