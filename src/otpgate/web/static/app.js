@@ -24,6 +24,20 @@ let lockUntil = null;
 let busy = false;
 let expiryChecked = false;
 let inboxShown = "";
+let serverOffset = 0; // ms to add to this device's clock to get the server's
+
+// Countdowns compare the server's expires_at with the local clock; correct a device
+// clock that is off by more than the Date header's one-second resolution.
+function now() {
+  return Date.now() + serverOffset;
+}
+
+function learnServerTime(res) {
+  const server = Date.parse(res.headers.get("Date") || "");
+  if (Number.isNaN(server)) return;
+  const skew = server - Date.now();
+  serverOffset = Math.abs(skew) > 2000 ? skew : 0;
+}
 
 // ---- helpers ---------------------------------------------------------------
 
@@ -76,6 +90,7 @@ async function api(method, path, body) {
   } catch {
     data = { msg: `Unexpected answer from the server (HTTP ${res.status}).` };
   }
+  learnServerTime(res);
   const retry = Number(res.headers.get("Retry-After")) || data.retry_after || 0;
   showCall(method, path, body, res.status, data);
   return { status: res.status, body: data, retryAfter: retry };
@@ -234,10 +249,10 @@ function restart() {
 // ---- timers ------------------------------------------------------------------
 
 function tick() {
-  const now = Date.now();
+  const t = now();
   if (expiresAt !== null) {
-    $("countdown").textContent = mmss(expiresAt - now);
-    if (now >= expiresAt && !expiryChecked && !busy && document.body.dataset.view === "code") {
+    $("countdown").textContent = mmss(expiresAt - t);
+    if (t >= expiresAt && !expiryChecked && !busy && document.body.dataset.view === "code") {
       expiryChecked = true; // ask the server: it closes the evaluation as expired
       guarded(async () => {
         const r = await api("GET", `/evaluation/${state.eval_id}`);
@@ -246,7 +261,7 @@ function tick() {
     }
   }
   if (lockUntil !== null) {
-    const left = lockUntil - now;
+    const left = lockUntil - t;
     $("lock-countdown").textContent = mmss(left);
     $("lock-over").hidden = left > 0;
   }
@@ -273,7 +288,7 @@ async function startEvaluation(destination, workflow, channel, input) {
     return true;
   }
   if (r.status === 429) {
-    showLocked(Date.now() + r.retryAfter * 1000, "Please wait before trying again", r.body.msg);
+    showLocked(now() + r.retryAfter * 1000, "Please wait before trying again", r.body.msg);
     return false;
   }
   fail(r.body.msg || "Something went wrong. Try again.", input);
