@@ -312,8 +312,10 @@ def test_the_details_form_leads_to_accept(page, server, shots):
 
     page.get_by_role("button", name="Continue").click()
     alert(page).filter(has_text="Given name is required.").wait_for()
+    assert page.get_by_label("Given name").get_attribute("aria-invalid") == "true"
     for label, value in VALID_DETAILS.items():
         page.get_by_label(label, exact=True).fill(value)
+    assert page.get_by_label("Given name").get_attribute("aria-invalid") is None
     shot(page, shots, "1-details-form")
     page.get_by_role("button", name="Continue").click()
     page.get_by_role("heading", name="You're verified").wait_for()

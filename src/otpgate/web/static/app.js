@@ -548,6 +548,8 @@ async function init() {
   $("pii-form").addEventListener("submit", onDetails);
   $("pii-skip").addEventListener("click", onSkipDetails);
   for (const b of document.querySelectorAll("[data-action=restart]")) b.addEventListener("click", restart);
+  // A field being corrected is no longer marked invalid.
+  $("flow").addEventListener("input", (e) => e.target.removeAttribute("aria-invalid"));
 
   try {
     const res = await fetch("/demo/api/config");
