@@ -23,6 +23,7 @@ from otpgate.core.clock import Clock
 from otpgate.http.middleware import RequestContextMiddleware
 from otpgate.observability import Metrics, configure_logging
 from otpgate.settings import Settings
+from otpgate.web.routes import router as demo_router
 from otpgate.wiring import CourierFactory, Services, build_services
 
 log = structlog.get_logger("otpgate")
@@ -69,6 +70,7 @@ def create_app(
     app.include_router(admin_sponsors_router)
     app.include_router(oauth_router)
     app.include_router(sponsor_router)
+    app.include_router(demo_router)
     _mount_operations(app)
     _mount_error_handlers(app)
     return app

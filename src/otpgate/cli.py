@@ -105,6 +105,8 @@ Try it:
 
     curl -s "http://{host}:{port}/v1/outbox?destination=%2B14155550100" \\
       -H "Authorization: Bearer {key}"
+
+Or see the user's side of a verification: open http://{host}:{port}/ (the demo page).
 """)
 
 

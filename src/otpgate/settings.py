@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     delivery_retry_budget_seconds: float = Field(default=15.0, ge=0, le=600)  # per provider
     templates_file: str | None = None
     sms_autofill_domain: str | None = None  # adds the WebOTP line "@domain #code"
+    # The demo page at / (sandbox only, key held server-side). Turn it off in production.
+    demo_enabled: bool = True
 
     log_level: str = "info"
     log_json: bool = True

@@ -10,7 +10,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from otpgate.core.model import Environment
@@ -107,6 +107,15 @@ class AccountStore:
                 )
             )
         return IssuedKey(key=key, key_id=key_id, tenant=tenant, environment=environment)
+
+    async def revoke_key(self, key_id: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(api_keys)
+                .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=time.time())
+            )
+        self._cache.clear()
 
     async def count_keys(self, environment: Environment | None = None) -> int:
         stmt = select(api_keys.c.id).where(api_keys.c.revoked_at.is_(None))
