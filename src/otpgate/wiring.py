@@ -26,9 +26,12 @@ from otpgate.settings import Settings
 from otpgate.storage.accounts import AccountStore, SecretStore
 from otpgate.storage.db import create_engine
 from otpgate.storage.evaluations import SqlEvaluationStore
+from otpgate.storage.fallback import FallbackLimiter
 from otpgate.storage.idempotency import IdempotencyStore
 from otpgate.storage.limiter import SqlLimiter
 from otpgate.storage.outbox import OutboxStore
+from otpgate.storage.purge import Purger, PurgeSchedule
+from otpgate.storage.redis_limiter import RedisLimiter, connect
 from otpgate.storage.sessions import SqlSessionStore
 from otpgate.workflows.definitions import load_catalog
 from otpgate.workflows.evaluation import EvaluationService
@@ -90,6 +93,33 @@ def build_providers(settings: Settings, outbox: OutboxStore) -> dict[Channel, li
     return routes
 
 
+def build_limiter(settings: Settings, engine: AsyncEngine, extras: dict[str, Any]) -> Limiter:
+    """The database limiter; with ``OTPGATE_REDIS_URL``, Redis first and the database as
+    the fallback while Redis is unreachable (see ``storage/fallback.py``)."""
+    database = SqlLimiter(engine)
+    if not settings.redis_url:
+        return database
+    redis = RedisLimiter(connect(settings.redis_url), prefix=settings.redis_key_prefix)
+    extras.setdefault("closers", []).append(redis.close)
+    extras.setdefault("ready_checks", {})["redis"] = redis.ping
+    return FallbackLimiter(redis, database, retry_seconds=settings.redis_retry_seconds)
+
+
+def start_housekeeping(
+    settings: Settings, engine: AsyncEngine, clock: Clock, extras: dict[str, Any]
+) -> None:
+    if settings.purge_interval_seconds <= 0:
+        return
+    schedule = PurgeSchedule(
+        Purger(engine),
+        clock.now,
+        interval=settings.purge_interval_seconds,
+        older_than=settings.retention_seconds,
+    )
+    schedule.start()
+    extras.setdefault("closers", []).insert(0, schedule.stop)
+
+
 CourierFactory = Callable[[Settings, OutboxStore, Metrics], CourierPort]
 
 
@@ -109,12 +139,17 @@ async def build_services(
     metrics: Metrics | None = None,
 ) -> Services:
     clock = clock or SystemClock()
-    engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+    engine = create_engine(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
+    extras: dict[str, Any] = {}
     metrics = metrics or Metrics()
     accounts = AccountStore(engine, cache_seconds=settings.key_cache_seconds)
     outbox = OutboxStore(engine)
     sessions = SqlSessionStore(engine)
-    limiter: Limiter = SqlLimiter(engine)
+    limiter = build_limiter(settings, engine, extras)
     keyring = await build_keyring(settings, SecretStore(engine))
     courier = (courier_factory or default_courier)(settings, outbox, metrics)
     metered = MeteredAudit(sessions, metrics)
@@ -134,6 +169,7 @@ async def build_services(
         workflows=load_catalog(settings.workflows_file),
         clock=clock,
     )
+    start_housekeeping(settings, engine, clock, extras)
     return Services(
         settings=settings,
         engine=engine,
@@ -146,4 +182,5 @@ async def build_services(
         limiter=limiter,
         otp=otp,
         evaluations=evaluations,
+        extras=extras,
     )
