@@ -186,3 +186,6 @@ lockouts = Table(
     Column("key", String(160), primary_key=True),
     Column("until", Float, nullable=False),
 )
+
+# Housekeeping (scale-out, migration 0005): the purge deletes expired lockouts by deadline.
+Index("ix_lockouts_until", lockouts.c.until)
