@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+import redis
 
 from tests.support.pgdb import fresh_database
 from tests.support.server import ServerProcess
@@ -123,6 +124,12 @@ def cluster_of(tmp: Path, extra_env: dict[str, str], n: int = 2) -> Iterator[Clu
         finally:
             for s in servers:
                 s.stop()
+            client = redis.Redis.from_url(env["OTPGATE_REDIS_URL"])
+            prefix = env["OTPGATE_REDIS_KEY_PREFIX"]
+            keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+            if keys:
+                client.delete(*keys)
+            client.close()
 
 
 def boot(clusters: list[Cluster]) -> None:
