@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test lint unit integration e2e bench browser-deps clean
+.PHONY: run test lint unit integration e2e contract bench browser-deps redis-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,12 +25,19 @@ browser-deps:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	    || echo "could not install chromium: browser tests will skip (fail under CI=true)"; }
 
+# The Redis-outage test starts and kills a redis-server of its own.
+redis-deps:
+	@command -v redis-server >/dev/null 2>&1 || \
+	  { echo "installing Debian's redis-server for the Redis outage test"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null) \
+	    || echo "could not install redis-server: the outage test will skip (fail under CI=true)"; }
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/ruff format --check src tests $(wildcard bench)
 	$(BIN)/mypy
 
-test: $(STAMP) browser-deps lint
+test: $(STAMP) browser-deps redis-deps lint
 	$(BIN)/pytest
 
 unit: $(STAMP)
@@ -41,6 +48,10 @@ integration: $(STAMP)
 
 e2e: $(STAMP) browser-deps
 	$(BIN)/pytest tests/e2e
+
+# One store/limiter contract over memory, SQLite, PostgreSQL and Redis.
+contract: $(STAMP)
+	$(BIN)/pytest tests/contract
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -30,3 +30,6 @@ def settings(db_url: str) -> Settings:
 async def harness(settings: Settings, clock: FakeClock) -> AsyncIterator[Harness]:
     async with running_app(settings, clock=clock) as h:
         yield h
+
+
+pytest_plugins = ["tests.support.backends"]

@@ -90,9 +90,22 @@ def _mount_operations(app: FastAPI) -> None:
         except Exception as exc:  # any database failure means not ready
             log.warning("readyz.database_unavailable", error=type(exc).__name__)
             return JSONResponse({"status": "unavailable", "database": "error"}, status_code=503)
-        return JSONResponse(
-            {"status": "ok", "database": "ok", "database_backend": services.engine.dialect.name}
-        )
+        body: dict[str, str] = {
+            "status": "ok",
+            "database": "ok",
+            "database_backend": services.engine.dialect.name,
+        }
+        # Optional parts (Redis) report here but do not make the process unready:
+        # the limiter falls back to the database while Redis is away.
+        for name, check in services.extras.get("ready_checks", {}).items():
+            try:
+                body[name] = "ok" if await check() else "error"
+            except Exception as exc:
+                log.warning(
+                    "readyz.dependency_unavailable", dependency=name, error=type(exc).__name__
+                )
+                body[name] = "error"
+        return JSONResponse(body)
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     async def metrics(request: Request) -> Response:

@@ -190,6 +190,57 @@ def providers_check() -> None:
     typer.echo("delivery configuration is complete")
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+
+
+def parse_duration(raw: str) -> float:
+    """``90s``, ``30m``, ``12h``, ``7d`` or plain seconds."""
+    text = raw.strip().lower()
+    unit = _UNITS.get(text[-1:])
+    number = text[:-1] if unit is not None else text
+    try:
+        value = float(number) * (unit or 1)
+    except ValueError:
+        raise typer.BadParameter(f"{raw!r} is not a duration like 90s, 30m, 12h or 7d") from None
+    if value < 0:
+        raise typer.BadParameter("a duration cannot be negative")
+    return value
+
+
+@app.command()
+def purge(
+    older_than: Annotated[
+        str | None,
+        typer.Option(
+            help="Delete data older than this (e.g. 7d); default OTPGATE_RETENTION_SECONDS."
+        ),
+    ] = None,
+    audit_older_than: Annotated[
+        str | None, typer.Option(help="Also delete audit events older than this (kept otherwise).")
+    ] = None,
+) -> None:
+    """Delete expired sessions and the personal data around them (see README)."""
+    import time
+
+    from otpgate.storage.purge import Purger
+
+    settings = Settings()
+    age = parse_duration(older_than) if older_than else float(settings.retention_seconds)
+    audit_age = parse_duration(audit_older_than) if audit_older_than else None
+    migrate.upgrade(settings.database_url)
+
+    async def run() -> dict[str, int]:
+        engine = create_engine(settings.database_url, pool_size=0)
+        try:
+            report = await Purger(engine).purge(time.time(), age, audit_age)
+        finally:
+            await engine.dispose()
+        return report.deleted
+
+    for table, count in asyncio.run(run()).items():
+        typer.echo(f"{table}: {count} deleted")
+
+
 def main() -> None:
     app()
 

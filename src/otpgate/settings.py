@@ -15,7 +15,17 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///./var/otpgate.db"
     database_pool_size: int = Field(default=10, ge=0, le=200)
+    database_max_overflow: int = Field(default=10, ge=0, le=200)
     redis_url: str | None = None
+    # Keys are namespaced, so deployments (or test runs) can share one Redis.
+    redis_key_prefix: str = "otpgate:"
+    # After a Redis error, count in the database for this long before trying Redis again.
+    redis_retry_seconds: float = Field(default=5.0, ge=0.1, le=3600)
+
+    # Housekeeping: personal data of finished sessions is deleted after retention_seconds;
+    # every process runs the purge each purge_interval_seconds (0 turns it off).
+    retention_seconds: int = Field(default=7 * 86_400, ge=3600)
+    purge_interval_seconds: int = Field(default=3600, ge=0)
 
     otp_ttl_seconds: int = Field(default=600, ge=30, le=86_400)
     otp_max_attempts: int = Field(default=5, ge=1, le=100)

@@ -33,10 +33,13 @@ from otpgate.storage.accounts import AccountStore, SecretStore
 from otpgate.storage.clients import ClientDirectory
 from otpgate.storage.db import create_engine
 from otpgate.storage.evaluations import SqlEvaluationStore
+from otpgate.storage.fallback import FallbackLimiter
 from otpgate.storage.gateway import SqlTransactionStore
 from otpgate.storage.idempotency import IdempotencyStore
 from otpgate.storage.limiter import SqlLimiter
 from otpgate.storage.outbox import OutboxStore
+from otpgate.storage.purge import Purger, PurgeSchedule
+from otpgate.storage.redis_limiter import RedisLimiter, connect
 from otpgate.storage.sessions import SqlSessionStore
 from otpgate.storage.sponsors import SqlChallengeStore, SqlSponsorDirectory
 from otpgate.workflows.definitions import load_catalog
@@ -119,6 +122,33 @@ def build_providers(settings: Settings, outbox: OutboxStore) -> dict[Channel, li
     return build_routes(settings, builtin.__getitem__)
 
 
+def build_limiter(settings: Settings, engine: AsyncEngine, extras: dict[str, Any]) -> Limiter:
+    """The database limiter; with ``OTPGATE_REDIS_URL``, Redis first and the database as
+    the fallback while Redis is unreachable (see ``storage/fallback.py``)."""
+    database = SqlLimiter(engine)
+    if not settings.redis_url:
+        return database
+    redis = RedisLimiter(connect(settings.redis_url), prefix=settings.redis_key_prefix)
+    extras.setdefault("closers", []).append(redis.close)
+    extras.setdefault("ready_checks", {})["redis"] = redis.ping
+    return FallbackLimiter(redis, database, retry_seconds=settings.redis_retry_seconds)
+
+
+def start_housekeeping(
+    settings: Settings, engine: AsyncEngine, clock: Clock, extras: dict[str, Any]
+) -> None:
+    if settings.purge_interval_seconds <= 0:
+        return
+    schedule = PurgeSchedule(
+        Purger(engine),
+        clock.now,
+        interval=settings.purge_interval_seconds,
+        older_than=settings.retention_seconds,
+    )
+    schedule.start()
+    extras.setdefault("closers", []).insert(0, schedule.stop)
+
+
 CourierFactory = Callable[[Settings, OutboxStore, Metrics], CourierPort]
 
 
@@ -149,12 +179,17 @@ async def build_services(
     metrics: Metrics | None = None,
 ) -> Services:
     clock = clock or SystemClock()
-    engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+    engine = create_engine(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
+    extras: dict[str, Any] = {}
     metrics = metrics or Metrics()
     accounts = AccountStore(engine, cache_seconds=settings.key_cache_seconds)
     outbox = OutboxStore(engine)
     sessions = SqlSessionStore(engine)
-    limiter: Limiter = SqlLimiter(engine)
+    limiter = build_limiter(settings, engine, extras)
     keyring = await build_keyring(settings, SecretStore(engine))
     courier = (courier_factory or default_courier)(settings, outbox, metrics)
     metered = MeteredAudit(sessions, metrics)
@@ -174,6 +209,9 @@ async def build_services(
         workflows=load_catalog(settings.workflows_file),
         clock=clock,
     )
+    start_housekeeping(settings, engine, clock, extras)
+    if isinstance(courier, Courier):
+        extras.setdefault("closers", []).append(courier.aclose)
     return Services(
         settings=settings,
         engine=engine,
@@ -187,7 +225,6 @@ async def build_services(
         otp=otp,
         evaluations=evaluations,
         gateway=GatewayService(otp=otp, store=SqlTransactionStore(engine), clock=clock),
-        extras={"closers": [courier.aclose] if isinstance(courier, Courier) else []},
         sponsors=build_sponsors(settings, engine, otp, limiter, clock),
         oauth=SponsorOAuth(
             clients=ClientDirectory(engine, accounts, cache_seconds=settings.key_cache_seconds),
@@ -197,4 +234,5 @@ async def build_services(
                 settings.oauth_access_token_ttl_seconds,
             ),
         ),
+        extras=extras,
     )

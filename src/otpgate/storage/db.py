@@ -15,19 +15,29 @@ def async_url(url: str) -> str:
     """Map the URLs people already have to the async drivers otpgate uses.
 
     ``sqlite:///var/x.db`` → ``sqlite+aiosqlite:///var/x.db``;
-    ``postgresql://u@h/db`` (or ``postgres://``) → ``postgresql+asyncpg://u@h/db``.
+    ``postgresql://u@h/db``, ``postgres://…``, ``postgresql+psycopg://…``,
+    ``postgresql+psycopg2://…`` and ``postgresql+asyncpg://…`` → ``postgresql+asyncpg://…``.
+    libpq's ``sslmode=`` becomes asyncpg's ``ssl=`` (same values).
     """
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
     if backend in ("postgresql", "postgres"):
-        return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+        query = dict(parsed.query)
+        if "sslmode" in query:
+            query.setdefault("ssl", query.pop("sslmode"))
+        parsed = parsed.set(drivername="postgresql+asyncpg", query=query)
+        return parsed.render_as_string(hide_password=False)
     raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}")
 
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
+
+
+def is_postgres(url: str) -> bool:
+    return make_url(url).get_backend_name() in ("postgresql", "postgres")
 
 
 def ensure_sqlite_dir(url: str) -> None:
@@ -55,6 +65,12 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> A
         return engine
     if pool_size == 0:
         return create_async_engine(target, poolclass=NullPool)
+    # pre_ping notices connections a PostgreSQL restart or a proxy dropped; recycle keeps
+    # them younger than the idle timeouts load balancers and poolers commonly use.
     return create_async_engine(
-        target, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+        target,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        pool_recycle=1800,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from otpgate.core.model import RateDecision
@@ -35,7 +35,10 @@ class SqlLimiter:
 
     async def lock(self, key: str, until: float) -> None:
         stmt = insert_for(self.engine, lockouts).values(key=key, until=until)
-        stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={"until": until})
+        later = case(
+            (lockouts.c.until < stmt.excluded.until, stmt.excluded.until), else_=lockouts.c.until
+        )
+        stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={"until": later})
         async with self.engine.begin() as conn:
             await conn.execute(stmt)
 

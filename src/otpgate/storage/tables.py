@@ -271,3 +271,5 @@ verification_tokens = Table(
     Column("operation", String(120), nullable=True),
     Index("ix_sponsor_tokens_expires", "expires_at"),
 )
+# Housekeeping (scale-out, migration 0005): the purge deletes expired lockouts by deadline.
+Index("ix_lockouts_until", lockouts.c.until)

@@ -12,6 +12,26 @@ from otpgate.storage.tables import metadata
 
 config = context.config
 
+# Any constant works; it only has to be the same in every otpgate process.
+MIGRATION_LOCK_ID = 0x07_90_A7_E0
+
+
+def _locked(connection: Connection) -> None:
+    """On PostgreSQL, replicas starting together migrate one at a time.
+
+    A session-level advisory lock serialises them: the first applies the revisions,
+    the others wait, then find the schema at head and do nothing.
+    """
+    if connection.dialect.name != "postgresql":
+        _run(connection)
+        return
+    connection.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK_ID})")
+    connection.commit()
+    try:
+        _run(connection)
+    finally:
+        connection.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK_ID})")
+
 
 def _run(connection: Connection) -> None:
     context.configure(
@@ -28,7 +48,7 @@ async def _main() -> None:
     engine = create_engine(config.attributes["database_url"], pool_size=0)
     try:
         async with engine.connect() as conn:
-            await conn.run_sync(_run)
+            await conn.run_sync(_locked)
             await conn.commit()
     finally:
         await engine.dispose()
