@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from otpgate.core.clock import FakeClock
 from otpgate.core.model import Environment
 from otpgate.testing import Harness
 
@@ -173,3 +174,15 @@ async def test_x_api_version_is_echoed(sandbox: httpx.AsyncClient) -> None:
 async def test_production_key_says_production(live: httpx.AsyncClient) -> None:
     body = await start(live)
     assert body["environment_name"] == "Production"
+
+
+async def test_reusing_an_id_after_the_ttl_shows_the_expiry_like_get(
+    harness: Harness, sandbox: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    first = await start(sandbox, id="late-id")
+    clock.advance(601)
+    again = await start(sandbox, id="late-id")
+    got = (await sandbox.get(f"/api/evaluation/{first['eval_id']}")).json()
+    assert again["eval_id"] == first["eval_id"]
+    assert state(again) == state(got) == ("CLOSED", "Decline", "REJECT")
+    assert len(await harness.messages(PHONE)) == 1

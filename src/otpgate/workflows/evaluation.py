@@ -107,7 +107,7 @@ class EvaluationService:
         wf = self.workflow(req.workflow)
         existing = await self.store.get_by_client_id(req.tenant_id, req.client_id)
         if existing is not None:
-            return await self._view(existing)
+            return await self.get(req.tenant_id, existing.id)  # as it stands now, as GET
         channel = self._pick_channel(wf, req)
         destination = req.phone if channel.needs_phone else req.email
         assert destination is not None
