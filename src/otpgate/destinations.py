@@ -66,7 +66,7 @@ def parse_email(raw: object, field: str = "email") -> Destination:
     if len(raw) > MAX_INPUT:
         raise InvalidInput(field, f"{field} is too long")
     try:
-        info = email_validator.validate_email(raw.strip(), check_deliverability=False)
+        info = email_validator.validate_email(raw.strip(), check_deliverability=False, strict=True)
     except email_validator.EmailNotValidError as exc:
         raise InvalidInput(field, f"{field} is not a valid email address") from exc
     return Destination(DestinationKind.EMAIL, info.normalized)

@@ -288,9 +288,8 @@ class OtpService:
             return VerifyResult(VerifyOutcome.EXPIRED, await self._expire(session, now))
         if session.state is SessionState.FAILED:
             return VerifyResult(VerifyOutcome.MAX_ATTEMPTS, session)
-        if session.state is SessionState.PENDING and session.attempts >= session.max_attempts:
-            # A concurrent request used the last attempt and is closing the session.
-            return VerifyResult(VerifyOutcome.MAX_ATTEMPTS, session)
+        # Still pending with every attempt used: a concurrent request holds the last one and
+        # has not compared it yet. Its code may be right, so this is not "max attempts".
         return VerifyResult(VerifyOutcome.CLOSED, session)
 
     async def _audit(

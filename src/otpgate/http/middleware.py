@@ -42,17 +42,22 @@ class RequestContextMiddleware:
             return
 
         received = 0
+        too_large = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
+                    too_large = True
                     raise BodyTooLarge
             return message
 
         async def send_wrapper(message: Message) -> None:
+            if too_large:
+                # A body parser may swallow BodyTooLarge and answer 400: the 413 replaces it.
+                return
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 message.setdefault("headers", [])
@@ -63,10 +68,14 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, send_wrapper)
-        except BodyTooLarge:
-            status["code"] = 413
-            await _too_large(send, request_id, self.max_body_bytes)
+            try:
+                await self.app(scope, limited_receive, send_wrapper)
+            except Exception:
+                if not too_large:  # past the cap, whatever the app raised is moot
+                    raise
+            if too_large:
+                status["code"] = 413
+                await _too_large(send, request_id, self.max_body_bytes)
         finally:
             self._finish(scope, status["code"], started)
             structlog.contextvars.unbind_contextvars("request_id")

@@ -107,7 +107,7 @@ class EvaluationService:
         wf = self.workflow(req.workflow)
         existing = await self.store.get_by_client_id(req.tenant_id, req.client_id)
         if existing is not None:
-            return await self._view(existing)
+            return await self.get(req.tenant_id, existing.id)  # as it stands now, as GET
         channel = self._pick_channel(wf, req)
         destination = req.phone if channel.needs_phone else req.email
         assert destination is not None
@@ -341,15 +341,23 @@ class EvaluationService:
         verify_status: str | None = None,
     ) -> Evaluation:
         now = self.clock.now()
+        after = self._apply(ev, outcome, now)
+        if not await self.store.update(after, ev.version):
+            # A concurrent request closed it first and recorded its own enrichment.
+            return await self._settled(ev, after)
         if session is not None and verify_status is not None:
             await self.store.add_enrichment(
                 ev.id, enrichments.verification(session, verify_status, session.code_length), now
             )
-        return await self._save(ev, self._apply(ev, outcome, now))
+        return replace(after, version=ev.version + 1)
 
     async def _save(self, before: Evaluation, after: Evaluation) -> Evaluation:
         if await self.store.update(after, before.version):
             return replace(after, version=before.version + 1)
+        return await self._settled(before, after)
+
+    async def _settled(self, before: Evaluation, after: Evaluation) -> Evaluation:
+        """The evaluation after a lost update: fine if it ended where ``after`` was going."""
         current = await self._reload(before)
         if current.is_closed or current.sub_status == after.sub_status:
             return current

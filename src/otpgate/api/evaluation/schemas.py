@@ -14,6 +14,14 @@ RequestId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, v: object) -> object:
+        # PostgreSQL text cannot hold NUL: refuse it here rather than fail in storage.
+        if isinstance(v, str) and "\x00" in v:
+            raise ValueError("must not contain NUL characters")
+        return v
+
 
 class OtpInput(_Model):
     code: Annotated[str, StringConstraints(max_length=20)] | None = None
