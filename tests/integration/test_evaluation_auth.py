@@ -65,3 +65,20 @@ async def test_unknown_eval_id_is_404(sandbox: httpx.AsyncClient) -> None:
     assert r.status_code == 404 and r.json()["msg"]
     r = await patch(sandbox, str(uuid.uuid4()), code_body("123456"))
     assert r.status_code == 404 and r.json()["msg"]
+
+
+async def test_keys_of_one_environment_never_touch_the_other(harness: Harness) -> None:
+    """A tenant's sandbox key cannot read, verify or resend its production evaluations."""
+    async with harness.client(harness.production_key) as live:
+        ev = await start(live, id="live-signup")
+        async with harness.client(harness.sandbox_key) as sandbox:
+            got = await sandbox.get(f"/api/evaluation/{ev['eval_id']}")
+            coded = await patch(sandbox, ev["eval_id"], code_body("123456"))
+            resent = await patch(sandbox, ev["eval_id"], resend_body())
+            reused = await sandbox.post("/api/evaluation", json=start_body(id="live-signup"))
+        for r in (got, coded, resent):
+            assert r.status_code == 404
+        assert reused.status_code == 409 and "production" in reused.json()["msg"]
+        assert len(await harness.messages(PHONE)) == 1
+        mine = (await live.get(f"/api/evaluation/{ev['eval_id']}")).json()
+    assert mine["attempts_remaining"] == 5 and mine["environment_name"] == "Production"

@@ -107,6 +107,11 @@ class EvaluationService:
         wf = self.workflow(req.workflow)
         existing = await self.store.get_by_client_id(req.tenant_id, req.client_id)
         if existing is not None:
+            if existing.environment is not req.environment:
+                raise Conflict(
+                    f"id {req.client_id!r} is already used by a "
+                    f"{existing.environment} evaluation of this tenant"
+                )
             return await self.get(req.tenant_id, existing.id)  # as it stands now, as GET
         channel = self._pick_channel(wf, req)
         destination = req.phone if channel.needs_phone else req.email
@@ -164,8 +169,11 @@ class EvaluationService:
 
     # -- GET ------------------------------------------------------------
 
-    async def get(self, tenant_id: str, eval_id: str) -> EvaluationView:
-        ev = await self._load(tenant_id, eval_id)
+    async def get(
+        self, tenant_id: str, eval_id: str, environment: Environment | None = None
+    ) -> EvaluationView:
+        """The evaluation as it stands; with ``environment``, only one made with such a key."""
+        ev = await self._load(tenant_id, eval_id, environment)
         if self._awaiting_code(ev) and ev.session_id:
             session = await self.otp.get(tenant_id, ev.session_id)
             if session.effective_state(self.clock.now()) is SessionState.EXPIRED:
@@ -175,8 +183,14 @@ class EvaluationService:
 
     # -- PATCH ----------------------------------------------------------
 
-    async def patch(self, tenant_id: str, eval_id: str, action: PatchAction) -> PatchResult:
-        ev = await self._load(tenant_id, eval_id)
+    async def patch(
+        self,
+        tenant_id: str,
+        eval_id: str,
+        action: PatchAction,
+        environment: Environment | None = None,
+    ) -> PatchResult:
+        ev = await self._load(tenant_id, eval_id, environment)
         if action.resume:
             return await self._resume(ev)
         if action.code is not None:
@@ -363,9 +377,11 @@ class EvaluationService:
             return current
         raise Conflict("the evaluation changed while this request ran; fetch it again")
 
-    async def _load(self, tenant_id: str, eval_id: str) -> Evaluation:
+    async def _load(
+        self, tenant_id: str, eval_id: str, environment: Environment | None = None
+    ) -> Evaluation:
         ev = await self.store.get(tenant_id, eval_id)
-        if ev is None:
+        if ev is None or (environment is not None and ev.environment is not environment):
             raise NotFound("no evaluation with that eval_id")
         return ev
 

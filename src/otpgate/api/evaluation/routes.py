@@ -109,7 +109,9 @@ async def start_evaluation(
 async def get_evaluation(
     eval_id: str, request: Request, principal: Principal = Depends(require_key)
 ) -> JSONResponse:
-    view = await _services(request).evaluations.get(principal.tenant.id, _eval_id(eval_id))
+    view = await _services(request).evaluations.get(
+        principal.tenant.id, _eval_id(eval_id), principal.environment
+    )
     return JSONResponse(evaluation_body(view))
 
 
@@ -131,7 +133,7 @@ async def patch_evaluation(
             raise Conflict("a request with this id is still being processed")
         return JSONResponse(stored.body, status_code=stored.status_code)
     try:
-        status, payload = await _apply_patch(services, tenant_id, eval_id, body)
+        status, payload = await _apply_patch(services, principal, eval_id, body)
     except BaseException:
         await idem.release(tenant_id, scope, body.id)
         raise
@@ -140,8 +142,9 @@ async def patch_evaluation(
 
 
 async def _apply_patch(
-    services: Services, tenant_id: str, eval_id: str, body: EvaluationPatch
+    services: Services, principal: Principal, eval_id: str, body: EvaluationPatch
 ) -> tuple[int, dict[str, Any]]:
+    tenant_id, environment = principal.tenant.id, principal.environment
     ind = body.data.individual if body.data else None
     otp = ind.otp if ind else None
     action = PatchAction(
@@ -152,9 +155,9 @@ async def _apply_patch(
     )
     evaluations = services.evaluations
     try:
-        result = await evaluations.patch(tenant_id, eval_id, action)
+        result = await evaluations.patch(tenant_id, eval_id, action, environment)
     except Conflict as exc:
-        view = await evaluations.get(tenant_id, eval_id)
+        view = await evaluations.get(tenant_id, eval_id, environment)
         response = error_response(exc, evaluation_body(view, body.id))
         raise Answered(response) from exc
     status, msg = PATCH_ANSWERS[result.kind]
