@@ -124,3 +124,51 @@ def test_the_purge_command(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None
     assert "verification_sessions: 0 deleted" in done.output
     bad = CliRunner().invoke(cli, ["purge", "--older-than", "soon"])
     assert bad.exit_code != 0 and "not a duration" in bad.output
+
+
+async def test_purge_covers_gateway_and_sponsor_records(h: Harness, clock: FakeClock) -> None:
+    """Gateway transactions and sponsor OTP ids/tokens carry customer references and
+    beneficiary ids: old ones go, recent ones (and unexpired tokens) stay."""
+    now = clock.now()
+    old, new = now - 8 * DAY, now - DAY
+    common = {"tenant_id": "t", "environment": "sandbox", "sponsor_id": "s", "channel": "sms"}
+    async with h.services.engine.begin() as conn:
+        for tag, at in (("old", old), ("new", new)):
+            await conn.execute(
+                tables.gateway_transactions.insert().values(
+                    id=f"gw-{tag}",
+                    tenant_id="t",
+                    session_id="s",
+                    service="PhoneMatch5.0.SMS",
+                    reference="customer-ref",
+                    user_name="acme",
+                    company="acme",
+                    token_hash=f"tok-{tag}",
+                    state="pending",
+                    created_at=at,
+                )
+            )
+            await conn.execute(
+                tables.sponsor_otps.insert().values(
+                    id=f"otp-{tag}", beneficiary_id="bnf", session_id="s", created_at=at, **common
+                )
+            )
+            await conn.execute(
+                tables.verification_tokens.insert().values(
+                    token_hash=f"vt-{tag}",
+                    otp_id=f"otp-{tag}",
+                    beneficiary_id="bnf",
+                    created_at=at,
+                    expires_at=at + 600,
+                    **common,
+                )
+            )
+    report = await Purger(h.services.engine).purge(now, 7 * DAY)
+    assert report.deleted["gateway_transactions"] == 1
+    assert report.deleted["sponsor_otps"] == 1
+    assert report.deleted["sponsor_verification_tokens"] == 1
+    assert await rows(h, "gateway_transactions", "id", "gw-old") == 0
+    assert await rows(h, "gateway_transactions", "id", "gw-new") == 1
+    assert await rows(h, "sponsor_otps", "id", "otp-new") == 1
+    assert await rows(h, "sponsor_verification_tokens", "token_hash", "vt-old") == 0
+    assert await rows(h, "sponsor_verification_tokens", "token_hash", "vt-new") == 1

@@ -3,11 +3,13 @@
 ``purge(now, older_than)`` deletes, for everything created before ``now - older_than``:
 verification sessions (destination, nonce) that have also expired, delivery records,
 outbox messages (bodies hold codes and destinations), evaluations with their
-enrichments (names, addresses, phone numbers), and stored idempotent responses
-(which repeat the evaluation). Expired rate counters and lockouts go whatever their
-age. Audit events hold no personal data (ids, actions, counts) and are kept until
-``audit_older_than`` is given, so operators can keep them for as long as their
-compliance rules say.
+enrichments (names, addresses, phone numbers), stored idempotent responses
+(which repeat the evaluation), PhoneMatch gateway transactions (customer references)
+and the sponsor API's OTP ids and spent or expired verification tokens (beneficiary
+ids). Sponsors and beneficiaries are on-file data the tenant manages; they stay.
+Expired rate counters and lockouts go whatever their age. Audit events hold no
+personal data (ids, actions, counts) and are kept until ``audit_older_than`` is
+given, so operators can keep them for as long as their compliance rules say.
 
 Every process of a deployment may run it at the same time: each table is one
 ``DELETE … WHERE <indexed time column> < cutoff`` in its own transaction.
@@ -30,9 +32,12 @@ from otpgate.storage.tables import (
     deliveries,
     enrichments,
     evaluations,
+    gateway_transactions,
     idempotency,
     outbox,
     sessions,
+    sponsor_otps,
+    verification_tokens,
 )
 
 log = structlog.get_logger("otpgate.purge")
@@ -70,6 +75,18 @@ class Purger:
             ),
             ("evaluations", delete(evaluations).where(evaluations.c.started_at < cutoff)),
             ("idempotency_records", delete(idempotency).where(idempotency.c.created_at < cutoff)),
+            (
+                "gateway_transactions",
+                delete(gateway_transactions).where(gateway_transactions.c.created_at < cutoff),
+            ),
+            ("sponsor_otps", delete(sponsor_otps).where(sponsor_otps.c.created_at < cutoff)),
+            (
+                "sponsor_verification_tokens",
+                delete(verification_tokens).where(
+                    verification_tokens.c.created_at < cutoff,
+                    verification_tokens.c.expires_at < now,
+                ),
+            ),
         ]
         if audit_older_than is not None:
             statements.append(
