@@ -74,7 +74,7 @@ def init(
         engine = create_engine(settings.database_url, pool_size=0)
         try:
             accounts = AccountStore(engine)
-            if await accounts.count_keys(Environment.SANDBOX):
+            if await accounts.count_keys(Environment.SANDBOX, tenant_name="default"):
                 return None
             return (await accounts.create_key("default", Environment.SANDBOX)).key
         finally:

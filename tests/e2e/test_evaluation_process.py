@@ -83,3 +83,12 @@ def test_init_prints_a_working_key_and_a_curl_line(tmp_path: Path) -> None:
             timeout=30,
         )
     assert r.status_code == 200 and r.json()["environment_name"] == "Sandbox"
+
+
+def test_init_ignores_sandbox_keys_of_other_tenants(tmp_path: Path) -> None:
+    """A demo key left by a crashed server (tenant otpgate-demo) must not stop `make run`
+    from creating and printing the default tenant's key."""
+    server = ServerProcess(server_env(tmp_path), tmp_path / "server.log", workers=1)
+    server.cli("keys", "create", "--environment", "sandbox", "--tenant", "otpgate-demo")
+    out = server.cli("init")
+    assert any(w.startswith("og_sandbox_") for w in out.split()), out

@@ -117,10 +117,16 @@ class AccountStore:
             )
         self._cache.clear()
 
-    async def count_keys(self, environment: Environment | None = None) -> int:
+    async def count_keys(
+        self, environment: Environment | None = None, tenant_name: str | None = None
+    ) -> int:
         stmt = select(api_keys.c.id).where(api_keys.c.revoked_at.is_(None))
         if environment is not None:
             stmt = stmt.where(api_keys.c.environment == str(environment))
+        if tenant_name is not None:
+            stmt = stmt.join(tenants, tenants.c.id == api_keys.c.tenant_id).where(
+                tenants.c.name == tenant_name
+            )
         async with self.engine.connect() as conn:
             return len((await conn.execute(stmt)).all())
 
