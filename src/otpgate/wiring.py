@@ -227,7 +227,7 @@ async def build_services(
         gateway=GatewayService(otp=otp, store=SqlTransactionStore(engine), clock=clock),
         sponsors=build_sponsors(settings, engine, otp, limiter, clock),
         oauth=SponsorOAuth(
-            clients=ClientDirectory(engine, accounts, cache_seconds=settings.key_cache_seconds),
+            clients=ClientDirectory(accounts),
             tokens=AccessTokens(
                 await SecretStore(engine).get_or_create("oauth_signing_key_v1"),
                 clock,

@@ -9,6 +9,7 @@ import string
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -134,14 +135,22 @@ class AccountStore:
         if environment_of(key) is None:
             return None
         digest = hash_key(key)
+        return await self._lookup(digest, api_keys.c.key_hash == digest, now)
+
+    async def principal_for_key_id(self, key_id: str) -> Principal | None:
+        """The tenant behind an unrevoked key, by the key's id (the OAuth client id)."""
+        return await self._lookup(f"id:{key_id}", api_keys.c.id == key_id, None)
+
+    async def _lookup(self, cache_key: str, where: Any, now: float | None) -> Principal | None:
+        """One live key matching ``where``, cached ``cache_seconds`` (hits and misses)."""
         now = time.monotonic() if now is None else now
-        cached = self._cache.get(digest)
+        cached = self._cache.get(cache_key)
         if cached is not None and cached[0] > now:
             return cached[1]
         stmt = (
             select(api_keys, tenants.c.name, tenants.c.brand, tenants.c.default_locale)
             .join(tenants, tenants.c.id == api_keys.c.tenant_id)
-            .where(api_keys.c.key_hash == digest, api_keys.c.revoked_at.is_(None))
+            .where(where, api_keys.c.revoked_at.is_(None))
         )
         async with self.engine.connect() as conn:
             row = (await conn.execute(stmt)).first()
@@ -154,7 +163,7 @@ class AccountStore:
             )
         if len(self._cache) > 10_000:
             self._cache.clear()
-        self._cache[digest] = (now + self.cache_seconds, principal)
+        self._cache[cache_key] = (now + self.cache_seconds, principal)
         return principal
 
 
