@@ -1,4 +1,4 @@
-"""Profile one otpgate flow under load: ``python bench/profile.py verify_wrong``.
+"""Profile one otpgate flow under load: ``python bench/spy.py verify_wrong``.
 
 Seeds a database as ``run.py`` does, serves otpgate with ONE worker, drives it with
 wrk and samples it with ``py-spy`` (``pip install py-spy``; needs ptrace). Prints
