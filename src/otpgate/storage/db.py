@@ -47,7 +47,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    # 0: the inline driver waits for another process's write lock without stopping the
+    # event loop (see sqlite_inline); plain sqlite3 connections set their own timeout.
+    cursor.execute("PRAGMA busy_timeout=0")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 

@@ -7,12 +7,19 @@ the loop gets round to the next hop, so concurrent requests queue behind it in
 SQLite's sleeping busy handler. Here the same calls run synchronously instead:
 a transaction of short statements finishes before any other coroutine runs.
 
-One guard keeps that safe. If a coroutine holds a write transaction open across a
-real ``await`` (anything but its own statements), another connection of the same
-process would block the loop in SQLite's busy handler, waiting for a lock its own
-loop must release. So a connection about to write while another connection of
-this process holds the write lock yields to the loop until the lock is free.
-Across processes the busy timeout still applies, as with aiosqlite.
+Two guards keep that safe and fast:
+
+- If a coroutine holds a write transaction open across a real ``await`` (anything
+  but its own statements), another connection of the same process would block the
+  loop in SQLite's busy handler, waiting for a lock its own loop must release. So
+  a connection about to write while another connection of this process holds the
+  write lock yields to the loop until the lock is free.
+- Another process (``--workers``) may hold the lock. SQLite's own busy handler
+  would sleep 1, 2, 5, 10… ms with the whole event loop stopped; instead the
+  connections run with ``busy_timeout=0`` and a refused first write is rolled back
+  (nothing else was done in that transaction: reads outside a write transaction
+  autocommit) and retried after a short ``asyncio.sleep``, for up to
+  ``BUSY_TIMEOUT`` seconds, while the loop serves other requests.
 
 SQLAlchemy's aiosqlite dialect drives it, through ``create_async_engine(...,
 async_creator=...)``; exceptions are the ``sqlite3`` classes aiosqlite re-exports.
@@ -26,6 +33,12 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 _READS = ("select", "pragma", "with", "explain")
+BUSY_TIMEOUT = 10.0
+_SQLITE_BUSY = 5
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    return getattr(exc, "sqlite_errorcode", 0) & 0xFF == _SQLITE_BUSY
 
 
 class _Writers:
@@ -81,21 +94,39 @@ class InlineCursor:
         self._cursor.arraysize = value
 
     async def execute(self, sql: str, parameters: Any = ()) -> InlineCursor:
-        if not sql.lstrip()[:7].lower().startswith(_READS):
-            await _writers.wait_turn(self._conn)
-        try:
-            self._cursor.execute(sql, parameters)
-        finally:
-            _writers.update(self._conn)
+        write = not sql.lstrip()[:7].lower().startswith(_READS)
+        await self._run(write, lambda: self._cursor.execute(sql, parameters))
         return self
 
     async def executemany(self, sql: str, seq: Iterable[Any]) -> InlineCursor:
-        await _writers.wait_turn(self._conn)
-        try:
-            self._cursor.executemany(sql, seq)
-        finally:
-            _writers.update(self._conn)
+        rows = list(seq)
+        await self._run(True, lambda: self._cursor.executemany(sql, rows))
         return self
+
+    async def _run(self, write: bool, statement: Callable[[], object]) -> None:
+        conn = self._conn
+        deadline, pause = 0.0, 0.0002
+        while True:
+            if write:
+                await _writers.wait_turn(conn)
+            holding = conn in _writers.holders
+            try:
+                statement()
+                return
+            except sqlite3.OperationalError as exc:
+                # Only a statement that held nothing yet can simply be tried again.
+                if not _busy(exc) or holding:
+                    raise
+                if conn.raw.in_transaction:
+                    conn.raw.rollback()
+                loop = asyncio.get_running_loop()
+                deadline = deadline or loop.time() + BUSY_TIMEOUT
+                if loop.time() > deadline:
+                    raise
+            finally:
+                _writers.update(conn)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.005)
 
     async def fetchone(self) -> Any:
         return self._cursor.fetchone()
