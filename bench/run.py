@@ -64,8 +64,9 @@ class Bench:
         self.growth: dict[str, WrkResult] = {}
 
     def load(
-        self, name: str, url: str, script: str, args: list[str], conns: int
+        self, name: str, url: str, script: str, args: list[str], conns: int, into: str = ""
     ) -> WrkResult | None:
+        """Run one flow; keep the result under ``results[name][conns]``, or ``growth[into]``."""
         if name not in self.opts.flows:
             return None
         tag = f"{name}-{conns}-{secrets.token_hex(4)}"
@@ -78,7 +79,10 @@ class Bench:
             duration=self.opts.duration,
             workdir=self.work,
         )
-        self.results.setdefault(name, {})[conns] = result
+        if into:
+            self.growth[into] = result
+        else:
+            self.results.setdefault(name, {})[conns] = result
         odd = {k: v for k, v in result.statuses.items() if k != EXPECTED[name]}
         print(
             f"  {name:13} c={conns:<4} {result.rps:9.0f} req/s  p50 {result.p50_ms:7.2f} ms"
@@ -168,8 +172,7 @@ class Bench:
         )
         print(f"scale: verify (wrong code) at c={conns}, 1,000 sessions", flush=True)
         with self._serve(env, "scale-small") as srv:
-            self.load("verify_wrong", srv.url, "verify", [key, str(small), t], conns)
-        self.growth["1,000"] = self.results["verify_wrong"].pop(conns)
+            self.load("verify_wrong", srv.url, "verify", [key, str(small), t], conns, "1,000")
         t0 = time.monotonic()
         seed(str(db), count=self.opts.scale - 2000, prefix="bulk", want_codes=False, **common)
         large = _write_pool(
@@ -180,8 +183,8 @@ class Bench:
             flush=True,
         )
         with self._serve(env, "scale-large") as srv:
-            self.load("verify_wrong", srv.url, "verify", [key, str(large), t], conns)
-        self.growth[f"{self.opts.scale:,}"] = self.results["verify_wrong"].pop(conns)
+            size = f"{self.opts.scale:,}"
+            self.load("verify_wrong", srv.url, "verify", [key, str(large), t], conns, size)
 
 
 def main() -> None:
