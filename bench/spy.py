@@ -23,6 +23,8 @@ from bench.procs import ROOT, wrk  # noqa: E402
 from bench.run import Bench, _write_pool  # noqa: E402
 from bench.seed import seed, tenant_id_of  # noqa: E402
 
+_VENV_SPY = Path(sys.executable).with_name("py-spy")
+PY_SPY = str(_VENV_SPY) if _VENV_SPY.exists() else "py-spy"
 SCRIPTS = {"start": "start", "verify_wrong": "verify", "verify_right": "verify", "get": "get"}
 
 
@@ -68,7 +70,7 @@ def main() -> None:
         with bench._serve(env, "profile") as srv:
             assert srv.proc is not None
             spy = subprocess.Popen(
-                ["py-spy", "record", "--pid", str(srv.proc.pid), "--duration",
+                [PY_SPY, "record", "--pid", str(srv.proc.pid), "--duration",
                  str(args.duration), "--format", "raw", "--output", str(out), "--rate", "250"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
