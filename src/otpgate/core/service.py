@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from otpgate.core import sandbox
 from otpgate.core.clock import Clock
@@ -176,7 +176,8 @@ class OtpService:
             )
             if not won:
                 return await self._closed_meanwhile(tenant_id, session_id, now)
-            verified = await self.get(tenant_id, session_id)
+            # The claim and the transition both succeeded, so the stored row is exactly this.
+            verified = replace(session, attempts=attempts).moved(SessionState.VERIFIED, now)
             await self._audit(verified, "session.verified", now, {"attempts": attempts})
             return VerifyResult(VerifyOutcome.VERIFIED, verified)
 
@@ -188,7 +189,8 @@ class OtpService:
             failed = await self.get(tenant_id, session_id)
             await self._audit(failed, "session.failed", now, {"attempts": attempts})
             return VerifyResult(VerifyOutcome.MAX_ATTEMPTS, failed)
-        current = await self.get(tenant_id, session_id)
+        # The atomic claim returned the new count of this still-pending session.
+        current = replace(session, attempts=attempts)
         await self._audit(current, "session.attempt_failed", now, {"attempts": attempts})
         return VerifyResult(VerifyOutcome.INVALID, current)
 

@@ -10,6 +10,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from otpgate.storage import sqlite_inline
+
 
 def async_url(url: str) -> str:
     """Map the URLs people already have to the async drivers otpgate uses.
@@ -46,11 +48,18 @@ def ensure_sqlite_dir(url: str) -> None:
         Path(parsed.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
 
 
+def sqlite_path(url: str) -> str:
+    database = make_url(url).database
+    return database if database not in (None, "") else ":memory:"
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    # 0: the inline driver waits for another process's write lock without stopping the
+    # event loop (see sqlite_inline); plain sqlite3 connections set their own timeout.
+    cursor.execute("PRAGMA busy_timeout=0")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
@@ -60,7 +69,12 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> A
     target = async_url(url)
     if is_sqlite(url):
         ensure_sqlite_dir(url)
-        engine = create_async_engine(target, pool_size=pool_size, max_overflow=max_overflow)
+        engine = create_async_engine(
+            target,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            async_creator=sqlite_inline.connector(sqlite_path(url)),
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     if pool_size == 0:

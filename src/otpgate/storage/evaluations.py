@@ -4,13 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from otpgate.core.model import Channel, Environment
 from otpgate.storage.tables import enrichments, evaluations
 from otpgate.workflows.records import Evaluation
+
+# Hot statements are built once (see storage/sessions.py).
+_BY_ID = select(evaluations).where(
+    evaluations.c.id == bindparam("key"), evaluations.c.tenant_id == bindparam("tenant_id")
+)
+_BY_CLIENT_ID = select(evaluations).where(
+    evaluations.c.client_id == bindparam("key"), evaluations.c.tenant_id == bindparam("tenant_id")
+)
+_ENRICHMENTS = (
+    select(enrichments.c.body)
+    .where(enrichments.c.evaluation_id == bindparam("evaluation_id"))
+    .order_by(enrichments.c.id)
+)
+_ADD_ENRICHMENT = insert(enrichments)
 
 
 def _values(e: Evaluation) -> dict[str, Any]:
@@ -53,22 +67,13 @@ class SqlEvaluationStore:
             return False
         return True
 
-    async def _load(self, where: Any) -> Evaluation | None:
+    async def _load(self, stmt: Any, tenant_id: str, key: str) -> Evaluation | None:
         async with self.engine.connect() as conn:
-            row = (await conn.execute(select(evaluations).where(*where))).first()
+            row = (await conn.execute(stmt, {"key": key, "tenant_id": tenant_id})).first()
             if row is None:
                 return None
-            bodies = (
-                (
-                    await conn.execute(
-                        select(enrichments.c.body)
-                        .where(enrichments.c.evaluation_id == row.id)
-                        .order_by(enrichments.c.id)
-                    )
-                )
-                .scalars()
-                .all()
-            )
+            found = await conn.execute(_ENRICHMENTS, {"evaluation_id": row.id})
+            bodies = found.scalars().all()
         return Evaluation(
             id=row.id,
             tenant_id=row.tenant_id,
@@ -92,12 +97,10 @@ class SqlEvaluationStore:
         )
 
     async def get(self, tenant_id: str, eval_id: str) -> Evaluation | None:
-        return await self._load((evaluations.c.id == eval_id, evaluations.c.tenant_id == tenant_id))
+        return await self._load(_BY_ID, tenant_id, eval_id)
 
     async def get_by_client_id(self, tenant_id: str, client_id: str) -> Evaluation | None:
-        return await self._load(
-            (evaluations.c.client_id == client_id, evaluations.c.tenant_id == tenant_id)
-        )
+        return await self._load(_BY_CLIENT_ID, tenant_id, client_id)
 
     async def delete(self, eval_id: str) -> None:
         async with self.engine.begin() as conn:
@@ -117,5 +120,5 @@ class SqlEvaluationStore:
     async def add_enrichment(self, eval_id: str, body: dict[str, Any], at: float) -> None:
         async with self.engine.begin() as conn:
             await conn.execute(
-                insert(enrichments).values(evaluation_id=eval_id, body=body, created_at=at)
+                _ADD_ENRICHMENT, {"evaluation_id": eval_id, "body": body, "created_at": at}
             )

@@ -7,11 +7,23 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from otpgate.storage.tables import idempotency
+
+# Hot statements are built once (see storage/sessions.py).
+_CLAIM = insert(idempotency)
+_SAVE = (
+    update(idempotency)
+    .where(
+        idempotency.c.tenant_id == bindparam("k_tenant_id"),
+        idempotency.c.scope == bindparam("k_scope"),
+        idempotency.c.request_id == bindparam("k_request_id"),
+    )
+    .values(status_code=bindparam("status_code"), body=bindparam("body"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,12 +41,13 @@ class IdempotencyStore:
         try:
             async with self.engine.begin() as conn:
                 await conn.execute(
-                    insert(idempotency).values(
-                        tenant_id=tenant_id,
-                        scope=scope,
-                        request_id=request_id,
-                        created_at=time.time(),
-                    )
+                    _CLAIM,
+                    {
+                        "tenant_id": tenant_id,
+                        "scope": scope,
+                        "request_id": request_id,
+                        "created_at": time.time(),
+                    },
                 )
         except IntegrityError:
             return False
@@ -66,13 +79,14 @@ class IdempotencyStore:
     ) -> None:
         async with self.engine.begin() as conn:
             await conn.execute(
-                update(idempotency)
-                .where(
-                    idempotency.c.tenant_id == tenant_id,
-                    idempotency.c.scope == scope,
-                    idempotency.c.request_id == request_id,
-                )
-                .values(status_code=status_code, body=body)
+                _SAVE,
+                {
+                    "k_tenant_id": tenant_id,
+                    "k_scope": scope,
+                    "k_request_id": request_id,
+                    "status_code": status_code,
+                    "body": body,
+                },
             )
 
     async def release(self, tenant_id: str, scope: str, request_id: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from sqlalchemy import case, delete, select
+from sqlalchemy import bindparam, case, delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from otpgate.core.model import RateDecision
@@ -19,17 +19,27 @@ from otpgate.storage.upsert import insert_for
 class SqlLimiter:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        # Built once: the hit is on every send and every verification.
+        self._hit = (
+            insert_for(engine, rate_counters)
+            .values(
+                key=bindparam("key"),
+                window=bindparam("window"),
+                count=1,
+                expires_at=bindparam("expires_at"),
+            )
+            .on_conflict_do_update(
+                index_elements=["key", "window"], set_={"count": rate_counters.c.count + 1}
+            )
+            .returning(rate_counters.c.count)
+        )
+        self._locked = select(lockouts.c.until).where(lockouts.c.key == bindparam("key"))
 
     async def hit(self, key: str, limit: int, window_seconds: int, now: float) -> RateDecision:
         window = int(now // window_seconds)
-        stmt = insert_for(self.engine, rate_counters).values(
-            key=key, window=window, count=1, expires_at=(window + 1) * window_seconds
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["key", "window"], set_={"count": rate_counters.c.count + 1}
-        ).returning(rate_counters.c.count)
+        params = {"key": key, "window": window, "expires_at": (window + 1) * window_seconds}
         async with self.engine.begin() as conn:
-            count = int((await conn.execute(stmt)).scalar_one())
+            count = int((await conn.execute(self._hit, params)).scalar_one())
         retry_after = math.ceil((window + 1) * window_seconds - now)
         return RateDecision(allowed=count <= limit, retry_after=retry_after, count=count)
 
@@ -44,9 +54,7 @@ class SqlLimiter:
 
     async def locked_until(self, key: str, now: float) -> float | None:
         async with self.engine.connect() as conn:
-            until = (
-                await conn.execute(select(lockouts.c.until).where(lockouts.c.key == key))
-            ).scalar_one_or_none()
+            until = (await conn.execute(self._locked, {"key": key})).scalar_one_or_none()
         return float(until) if until is not None and until > now else None
 
     async def purge(self, now: float) -> int:

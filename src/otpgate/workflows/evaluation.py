@@ -157,15 +157,17 @@ class EvaluationService:
         except BaseException:
             await self.store.delete(ev.id)
             raise
-        await self.store.add_enrichment(
-            ev.id, enrichments.delivery(sent.session, sent.delivery), now
-        )
+        delivered = enrichments.delivery(sent.session, sent.delivery)
+        await self.store.add_enrichment(ev.id, delivered, now)
         if sent.delivered:
             updated = replace(ev, session_id=sent.session.id, eval_status=EvalStatus.PAUSED)
         else:
             updated = self._apply(replace(ev, session_id=sent.session.id), DELIVERY_FAILED, now)
-        await self.store.update(updated, ev.version)
-        return await self._view(updated)
+        if not await self.store.update(updated, ev.version):
+            return await self._view(updated)
+        # Nothing else has touched the row since this request created it: no re-read.
+        stored = replace(updated, version=ev.version + 1, enrichments=(delivered,))
+        return await self._view(stored, sent.session, fresh=True)
 
     # -- GET ------------------------------------------------------------
 
@@ -179,7 +181,9 @@ class EvaluationService:
             if session.effective_state(self.clock.now()) is SessionState.EXPIRED:
                 session = await self.otp.cancel(tenant_id, session.id)
                 ev = await self._close(ev, EXPIRED, session, "reject")
-        return await self._view(ev)
+                return await self._view(ev, session)
+            return await self._view(ev, session, fresh=True)
+        return await self._view(ev, fresh=True)
 
     # -- PATCH ----------------------------------------------------------
 
@@ -205,8 +209,7 @@ class EvaluationService:
         )
 
     async def _verify(self, ev: Evaluation, code: str) -> PatchResult:
-        session = await self._pending_session(ev)
-        result = await self.otp.verify(ev.tenant_id, session.id, code)
+        result = await self.otp.verify(ev.tenant_id, self._pending_session_id(ev), code)
         s = result.session
         wl = s.code_length
         if result.outcome is VerifyOutcome.VERIFIED:
@@ -218,7 +221,8 @@ class EvaluationService:
             await self.store.add_enrichment(
                 ev.id, enrichments.verification(s, "pending", wl), self.clock.now()
             )
-            return PatchResult(PatchKind.INVALID_CODE, await self._view(await self._reload(ev)))
+            view = await self._view(await self._reload(ev), s, fresh=True)
+            return PatchResult(PatchKind.INVALID_CODE, view)
         if result.outcome is VerifyOutcome.MAX_ATTEMPTS:
             closed = await self._close(ev, MAX_ATTEMPTS, s, "reject")
             return PatchResult(PatchKind.MAX_ATTEMPTS, await self._view(closed))
@@ -228,9 +232,8 @@ class EvaluationService:
         raise Conflict("the evaluation is closed")
 
     async def _resend(self, ev: Evaluation) -> PatchResult:
-        session = await self._pending_session(ev)
         try:
-            sent = await self.otp.resend(ev.tenant_id, session.id)
+            sent = await self.otp.resend(ev.tenant_id, self._pending_session_id(ev))
         except Conflict:
             fresh = await self.get(ev.tenant_id, ev.id)
             if fresh.evaluation.sub_status == EXPIRED.sub_status and fresh.evaluation.is_closed:
@@ -277,8 +280,8 @@ class EvaluationService:
     async def _after_verified(self, ev: Evaluation, session: VerificationSession) -> EvaluationView:
         wf = self.workflow(ev.workflow)
         if wf.pii is None:
-            return await self._view(await self._close(ev, wf.on_verified))
-        return await self._view(await self._decide_or_wait(ev))
+            return await self._view(await self._close(ev, wf.on_verified), session)
+        return await self._view(await self._decide_or_wait(ev), session)
 
     async def _decide_or_wait(self, ev: Evaluation) -> Evaluation:
         wf = self.workflow(ev.workflow)
@@ -319,10 +322,11 @@ class EvaluationService:
             "give data.individual.phone_number or data.individual.email",
         )
 
-    async def _pending_session(self, ev: Evaluation) -> VerificationSession:
+    def _pending_session_id(self, ev: Evaluation) -> str:
+        """The session to act on; the OTP service reads it (``NotFound`` if it is gone)."""
         if not self._awaiting_code(ev) or ev.session_id is None:
             raise Conflict("the evaluation is not waiting for a code")
-        return await self.otp.get(ev.tenant_id, ev.session_id)
+        return ev.session_id
 
     @staticmethod
     def _awaiting_code(ev: Evaluation) -> bool:
@@ -388,14 +392,19 @@ class EvaluationService:
     async def _reload(self, ev: Evaluation) -> Evaluation:
         return await self._load(ev.tenant_id, ev.id)
 
-    async def _view(self, ev: Evaluation) -> EvaluationView:
-        fresh = await self.store.get(ev.tenant_id, ev.id) or ev
-        session = None
-        if fresh.session_id is not None:
-            try:
-                session = await self.otp.get(fresh.tenant_id, fresh.session_id)
-            except OtpError:
-                session = None
-        return EvaluationView(
-            evaluation=fresh, workflow=self.workflow(fresh.workflow), session=session
-        )
+    async def _view(
+        self, ev: Evaluation, session: VerificationSession | None = None, *, fresh: bool = False
+    ) -> EvaluationView:
+        """The answer's view. ``fresh``: ``ev`` is the stored row with its enrichments, as
+        just read or written, so it is not read again; ``session``: the evaluation's
+        session as this request last saw it, so it is not read again either."""
+        if not fresh:
+            ev = await self.store.get(ev.tenant_id, ev.id) or ev
+        if session is None or session.id != ev.session_id:
+            session = None
+            if ev.session_id is not None:
+                try:
+                    session = await self.otp.get(ev.tenant_id, ev.session_id)
+                except OtpError:
+                    session = None
+        return EvaluationView(evaluation=ev, workflow=self.workflow(ev.workflow), session=session)

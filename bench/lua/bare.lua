@@ -1,0 +1,4 @@
+-- GET /bare on the floor app.
+function request()
+  return wrk.format("GET", "/bare")
+end

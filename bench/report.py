@@ -1,0 +1,107 @@
+"""The bench's figures as Markdown, written between markers in docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import sqlite3
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+from bench.procs import WrkResult
+
+START = "<!-- bench:results:start -->"
+END = "<!-- bench:results:end -->"
+FLOWS = [
+    ("bare", "floor: bare Starlette JSON", None),
+    ("sqlite_write", "floor: Starlette + SQLite INSERT+UPDATE", None),
+    ("start", "otpgate start (POST, outbox delivery)", "sqlite_write"),
+    ("verify_wrong", "otpgate verify, wrong code (PATCH → 400)", "sqlite_write"),
+    ("verify_right", "otpgate verify, right code (PATCH → 200)", "sqlite_write"),
+    ("get", "otpgate GET evaluation", "bare"),
+]
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    try:
+        wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout
+        wrk = wrk.split("[")[0].strip() or "wrk"
+    except OSError:
+        wrk = "wrk"
+    versions = ", ".join(
+        f"{p} {metadata.version(p)}" for p in ("uvicorn", "uvloop", "httptools", "starlette")
+    )
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, {platform.system()} "
+        f"{platform.release()}; Python {platform.python_version()}, SQLite "
+        f"{sqlite3.sqlite_version}; {versions}; {wrk}"
+    )
+
+
+def render(
+    results: dict[str, dict[int, WrkResult]],
+    growth: dict[str, WrkResult],
+    opts: argparse.Namespace,
+    command: str,
+) -> str:
+    when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    out = [
+        f"Command: `{command}` — {when}, {opts.duration} s per flow and level, "
+        f"{opts.workers} uvicorn workers for every server, wrk with {opts.threads} threads "
+        "on the same machine.",
+        "",
+        f"Machine: {machine()}.",
+        "",
+        "| flow | conns | req/s | p50 ms | p99 ms | ratio | unexpected |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, label, floor in FLOWS:
+        for conns, r in sorted(results.get(name, {}).items()):
+            ratio = ""
+            base = results.get(floor or "", {}).get(conns)
+            if base is not None:
+                ratio = f"{r.rps / base.rps:.2f}x {floor}"
+            expected = {"verify_wrong": "400"}.get(name, "200")
+            odd = sum(v for k, v in r.statuses.items() if k != expected)
+            odd += sum(r.errors.values()) - r.errors.get("status", 0)
+            out.append(
+                f"| {label} | {conns} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} "
+                f"| {ratio} | {odd} |"
+            )
+    if growth:
+        out += [
+            "",
+            "Flat cost as data grows (wrong-code verify, "
+            f"{opts.connections[0]} connections, same flow and settings):",
+            "",
+            "| stored sessions | req/s | p50 ms | p99 ms | p50 vs 1,000 |",
+            "|---:|---:|---:|---:|---:|",
+        ]
+        first = next(iter(growth.values()))
+        for size, r in growth.items():
+            out.append(
+                f"| {size} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} "
+                f"| {r.p50_ms / first.p50_ms:.2f}x |"
+            )
+    return "\n".join(out)
+
+
+def write(path: Path, table: str) -> None:
+    text = path.read_text() if path.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
+    if START not in text:
+        text += f"\n{START}\n{END}\n"
+    head, rest = text.split(START, 1)
+    _old, tail = rest.split(END, 1)
+    path.write_text(f"{head}{START}\n{table}\n{END}{tail}")

@@ -1,0 +1,225 @@
+"""``make bench``: otpgate against two floors, in one run, on one machine.
+
+Starts real server processes (uvicorn, same worker count, uvloop + httptools for
+all), drives them with ``wrk`` at each concurrency level for a bounded time, then
+writes requests/s, p50/p99 latency and ratios to the floors into
+``docs/benchmarks.md`` (between the ``bench:results`` markers).
+
+Bench-only settings (said again in the report): ``OTPGATE_OTP_MAX_ATTEMPTS=100``
+and ``OTPGATE_VERIFY_LIMIT_PER_MINUTE=10000`` so that the wrong-code flow can
+hammer a pool of pending evaluations; ``OTPGATE_OTP_TTL_SECONDS=3600`` so seeded
+sessions outlive the run. The send limit stays at its default: the start flow
+spreads its sends over 8 million random phone numbers instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "src")]
+sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
+
+from bench import report  # noqa: E402
+from bench.procs import ROOT, Server, WrkResult, free_port, python_env, uvicorn_argv, wrk  # noqa: E402
+from bench.seed import Seeded, seed, tenant_id_of  # noqa: E402
+
+EXPECTED = {
+    "bare": "200",
+    "sqlite_write": "200",
+    "start": "200",
+    "verify_wrong": "400",
+    "verify_right": "200",
+    "get": "200",
+}
+BENCH_SETTINGS = {
+    "OTPGATE_OTP_MAX_ATTEMPTS": "100",
+    "OTPGATE_VERIFY_LIMIT_PER_MINUTE": "10000",
+    "OTPGATE_OTP_TTL_SECONDS": "3600",
+}
+
+
+def _write_pool(path: Path, rows: list[Seeded], wrong: bool) -> Path:
+    lines = []
+    for r in rows:
+        code = f"{(int(r.code) + 1) % 10**6:06d}" if wrong else r.code
+        lines.append(f"{r.eval_id} {code}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+class Bench:
+    def __init__(self, opts: argparse.Namespace, work: Path) -> None:
+        self.opts = opts
+        self.work = work
+        self.results: dict[str, dict[int, WrkResult]] = {}
+        self.growth: dict[str, WrkResult] = {}
+
+    def load(
+        self, name: str, url: str, script: str, args: list[str], conns: int, into: str = ""
+    ) -> WrkResult | None:
+        """Run one flow; keep the result under ``results[name][conns]``, or ``growth[into]``."""
+        if name not in self.opts.flows:
+            return None
+        tag = f"{name}-{conns}-{secrets.token_hex(4)}"
+        result = wrk(
+            url,
+            script,
+            [tag, *args],
+            connections=conns,
+            threads=self.opts.threads,
+            duration=self.opts.duration,
+            workdir=self.work,
+        )
+        if into:
+            self.growth[into] = result
+        else:
+            self.results.setdefault(name, {})[conns] = result
+        odd = {k: v for k, v in result.statuses.items() if k != EXPECTED[name]}
+        print(
+            f"  {name:13} c={conns:<4} {result.rps:9.0f} req/s  p50 {result.p50_ms:7.2f} ms"
+            f"  p99 {result.p99_ms:7.2f} ms" + (f"  UNEXPECTED {odd}" if odd else ""),
+            flush=True,
+        )
+        return result
+
+    def floors(self) -> None:
+        port = free_port()
+        env = python_env({"BENCH_FLOOR_DB": str(self.work / "floor.db")})
+        argv = uvicorn_argv("bench.floors:app", port, self.opts.workers)
+        print("floors (Starlette on uvicorn)", flush=True)
+        with Server(argv, env, self.work, self.work / "floors.log", port).start("/bare") as srv:
+            for conns in self.opts.connections:
+                self.load("bare", srv.url, "bare", [], conns)
+                self.load("sqlite_write", srv.url, "write", [], conns)
+
+    def _otpgate_env(self, db: Path, secret: bytes) -> dict[str, str]:
+        return python_env(
+            {
+                "OTPGATE_DATABASE_URL": f"sqlite:///{db}",
+                "OTPGATE_CODE_SECRET": base64.b64encode(secret).decode(),
+                **BENCH_SETTINGS,
+            }
+        )
+
+    def _key(self, env: dict[str, str]) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "otpgate", "keys", "create", "--environment", "production",
+             "--tenant", "bench"],
+            env=env, cwd=self.work, capture_output=True, text=True, check=True, timeout=120,
+        )  # fmt: skip
+        return done.stdout.strip().splitlines()[-1]
+
+    def _serve(self, env: dict[str, str], name: str) -> Server:
+        port = free_port()
+        argv = [sys.executable, "-m", "otpgate", "serve", "--port", str(port),
+                "--workers", str(self.opts.workers)]  # fmt: skip
+        return Server(argv, env, self.work, self.work / f"{name}.log", port).start("/readyz")
+
+    def otpgate(self) -> None:
+        db, secret = self.work / "otpgate.db", secrets.token_bytes(32)
+        env = self._otpgate_env(db, secret)
+        key = self._key(env)
+        tenant = tenant_id_of(str(db), "bench")
+        t0 = time.monotonic()
+        common = {"tenant_id": tenant, "secret": secret, "max_attempts": 100, "ttl": 3600}
+        wrong = _write_pool(
+            self.work / "wrong.txt",
+            seed(str(db), count=self.opts.wrong_pool, prefix="wrong", **common),
+            wrong=True,
+        )
+        right = {
+            c: _write_pool(
+                self.work / f"right-{c}.txt",
+                seed(str(db), count=self.opts.right_pool, prefix=f"right{c}", **common),
+                wrong=False,
+            )
+            for c in self.opts.connections
+        }
+        print(f"otpgate (seeded in {time.monotonic() - t0:.1f} s)", flush=True)
+        t = str(self.opts.threads)
+        with self._serve(env, "otpgate") as srv:
+            for conns in self.opts.connections:
+                self.load("start", srv.url, "start", [key], conns)
+                self.load("verify_wrong", srv.url, "verify", [key, str(wrong), t], conns)
+                self.load("verify_right", srv.url, "verify", [key, str(right[conns]), t], conns)
+                self.load("get", srv.url, "get", [key, str(wrong), t], conns)
+
+    def scale(self) -> None:
+        """Wrong-code verify latency with 1,000 stored sessions, then with ``--scale``."""
+        if not self.opts.scale:
+            return
+        db, secret = self.work / "scale.db", secrets.token_bytes(32)
+        env = self._otpgate_env(db, secret)
+        key = self._key(env)
+        common = {
+            "tenant_id": tenant_id_of(str(db), "bench"),
+            "secret": secret,
+            "max_attempts": 100,
+            "ttl": 3600,
+        }
+        conns, t = self.opts.connections[0], str(self.opts.threads)
+        small = _write_pool(
+            self.work / "scale-small.txt", seed(str(db), count=1000, prefix="s", **common), True
+        )
+        print(f"scale: verify (wrong code) at c={conns}, 1,000 sessions", flush=True)
+        with self._serve(env, "scale-small") as srv:
+            self.load("verify_wrong", srv.url, "verify", [key, str(small), t], conns, "1,000")
+        t0 = time.monotonic()
+        seed(str(db), count=self.opts.scale - 2000, prefix="bulk", want_codes=False, **common)
+        large = _write_pool(
+            self.work / "scale-large.txt", seed(str(db), count=1000, prefix="l", **common), True
+        )
+        print(
+            f"scale: seeded to {self.opts.scale:,} sessions in {time.monotonic() - t0:.0f} s",
+            flush=True,
+        )
+        with self._serve(env, "scale-large") as srv:
+            size = f"{self.opts.scale:,}"
+            self.load("verify_wrong", srv.url, "verify", [key, str(large), t], conns, size)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--duration", type=int, default=10, help="seconds per flow and level")
+    p.add_argument("--connections", type=int, nargs="+", default=[32, 128])
+    p.add_argument("--workers", type=int, default=2, help="uvicorn workers for every server")
+    p.add_argument("--threads", type=int, default=2, help="wrk threads")
+    p.add_argument("--right-pool", type=int, default=60_000, help="evaluations per level")
+    p.add_argument("--wrong-pool", type=int, default=4_000)
+    p.add_argument("--scale", type=int, default=1_000_000, help="0 skips the growth check")
+    p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    p.add_argument("--flows", nargs="+", default=list(EXPECTED), choices=list(EXPECTED))
+    p.add_argument("--no-write", action="store_true", help="print only; leave the docs alone")
+    opts = p.parse_args()
+    command = "make bench"
+    if len(sys.argv) > 1:
+        command = "python bench/run.py " + " ".join(sys.argv[1:])
+    with tempfile.TemporaryDirectory(prefix="otpgate-bench-") as tmp:
+        bench = Bench(opts, Path(tmp))
+        if {"bare", "sqlite_write"} & set(opts.flows):
+            bench.floors()
+        if set(opts.flows) - {"bare", "sqlite_write"}:
+            bench.otpgate()
+        bench.scale()
+    table = report.render(bench.results, bench.growth, opts, command)
+    print(table)
+    if not opts.no_write:
+        report.write(opts.out, table)
+        flat = {k: {str(c): asdict(r) for c, r in v.items()} for k, v in bench.results.items()}
+        flat["growth"] = {k: asdict(r) for k, r in bench.growth.items()}
+        (ROOT / "var").mkdir(exist_ok=True)
+        (ROOT / "var" / "bench.json").write_text(json.dumps(flat, indent=2))
+        print(f"wrote {opts.out}")
+
+
+if __name__ == "__main__":
+    main()

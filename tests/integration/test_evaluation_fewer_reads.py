@@ -1,0 +1,66 @@
+"""The evaluation answers stay exact now that requests re-read less (bench/cpu.py)."""
+
+from __future__ import annotations
+
+from sqlalchemy import event
+
+from otpgate.testing import Harness
+
+PHONE = "+14155550142"
+
+
+async def test_each_answer_shows_the_state_it_left_and_reads_less(harness: Harness) -> None:
+    statements: list[str] = []
+    event.listen(
+        harness.services.engine.sync_engine,
+        "before_cursor_execute",
+        lambda _c, _cur, sql, *_a: statements.append(sql),
+    )
+    async with harness.client(harness.production_key) as c:
+        started = await c.post(
+            "/api/evaluation",
+            json={"id": "e1", "workflow": "otp_verification",
+                  "data": {"individual": {"phone_number": PHONE}}},
+        )  # fmt: skip
+        body = started.json()
+        assert body["sub_status"] == "Pending OTP Code"
+        assert [e["enrichment_name"] for e in body["data_enrichments"]] == ["Deliver OTP SMS"]
+        assert body["attempts_remaining"] == 5
+        eval_id = body["eval_id"]
+        code = await harness.last_code(PHONE)
+        wrong = f"{(int(code) + 1) % 10**6:06d}"
+
+        statements.clear()
+        bad = await c.patch(
+            f"/api/evaluation/{eval_id}",
+            json={"id": "p1", "data": {"individual": {"otp": {"code": wrong}}}},
+        )
+        patch_statements = len(statements)
+        assert bad.status_code == 400
+        assert bad.json()["attempts_remaining"] == 4
+        assert [e["response"]["status"] for e in bad.json()["data_enrichments"][1:]] == ["pending"]
+
+        statements.clear()
+        got = (await c.get(f"/api/evaluation/{eval_id}")).json()
+        get_statements = len(statements)
+        assert got["attempts_remaining"] == 4
+        assert got["data_enrichments"] == bad.json()["data_enrichments"]
+
+        good = await c.patch(
+            f"/api/evaluation/{eval_id}",
+            json={"id": "p2", "data": {"individual": {"otp": {"code": code}}}},
+        )
+        assert good.status_code == 200
+        closed = good.json()
+        assert (closed["status"], closed["sub_status"], closed["decision"]) == (
+            "CLOSED", "Approve", "ACCEPT",
+        )  # fmt: skip
+        assert closed["attempts_remaining"] == 3
+        assert [e["response"].get("status") for e in closed["data_enrichments"][1:]] == [
+            "pending",
+            "approved",
+        ]
+        assert (await c.get(f"/api/evaluation/{eval_id}")).json() == {**closed, "id": "e1"}
+    # Before: a wrong-code PATCH ran 16 statements and a GET 6.
+    assert patch_statements <= 11
+    assert get_statements <= 3
