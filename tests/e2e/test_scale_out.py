@@ -25,6 +25,7 @@ import redis
 from tests.support.pgdb import fresh_database
 from tests.support.server import ServerProcess
 from tests.support.services import require_postgres, require_redis
+from tests.support.timing import away_from_window_edge
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
@@ -239,6 +240,7 @@ def test_concurrent_correct_codes_across_processes_succeed_once(cluster: Cluster
 
 def test_concurrent_sends_across_processes_admit_exactly_the_limit(cluster: Cluster) -> None:
     phone = new_phone()
+    away_from_window_edge()
     answers = all_at_once(12, lambda i: cluster.start(i, phone))
     codes = sorted(r.status_code for r in answers)
     assert codes == [200] * 5 + [429] * 7, [r.text for r in answers]
@@ -276,6 +278,7 @@ def test_the_verify_rate_holds_across_processes(strict_cluster: Cluster) -> None
     eval_id = strict_cluster.start(0, phone).json()["eval_id"]
     bad = str((int(strict_cluster.code_for(0, phone)) + 1) % 10**6).zfill(6)
 
+    away_from_window_edge()
     answers = all_at_once(12, lambda i: strict_cluster.patch_code(i, eval_id, bad))
 
     codes = sorted(r.status_code for r in answers)
