@@ -10,11 +10,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from otpgate.audit import (
+    AuditedChallenges,
+    AuditedDirectory,
+    AuditedEvaluations,
+    AuditedTransactions,
+)
 from otpgate.core.clock import Clock, SystemClock
 from otpgate.core.codes import Keyring
 from otpgate.core.model import Channel
+from otpgate.core.ports import AuditLog, Limiter
 from otpgate.core.ports import Courier as CourierPort
-from otpgate.core.ports import Limiter
 from otpgate.core.service import OtpService
 from otpgate.delivery.base import Provider
 from otpgate.delivery.catalog import load_book
@@ -79,12 +85,17 @@ class SponsorOAuth:
 
 
 def build_sponsors(
-    settings: Settings, engine: AsyncEngine, otp: OtpService, limiter: Limiter, clock: Clock
+    settings: Settings,
+    engine: AsyncEngine,
+    otp: OtpService,
+    limiter: Limiter,
+    clock: Clock,
+    audit: AuditLog,
 ) -> SponsorService:
     return SponsorService(
         otp=otp,
-        directory=SqlSponsorDirectory(engine),
-        challenges=SqlChallengeStore(engine),
+        directory=AuditedDirectory(SqlSponsorDirectory(engine), audit, clock),
+        challenges=AuditedChallenges(SqlChallengeStore(engine), audit, clock),
         limiter=limiter,
         clock=clock,
         policy=SponsorPolicy(
@@ -205,7 +216,7 @@ async def build_services(
     )
     evaluations = EvaluationService(
         otp=otp,
-        store=SqlEvaluationStore(engine),
+        store=AuditedEvaluations(SqlEvaluationStore(engine), metered, clock),
         workflows=load_catalog(settings.workflows_file),
         clock=clock,
     )
@@ -224,8 +235,12 @@ async def build_services(
         limiter=limiter,
         otp=otp,
         evaluations=evaluations,
-        gateway=GatewayService(otp=otp, store=SqlTransactionStore(engine), clock=clock),
-        sponsors=build_sponsors(settings, engine, otp, limiter, clock),
+        gateway=GatewayService(
+            otp=otp,
+            store=AuditedTransactions(SqlTransactionStore(engine), metered, clock),
+            clock=clock,
+        ),
+        sponsors=build_sponsors(settings, engine, otp, limiter, clock, metered),
         oauth=SponsorOAuth(
             clients=ClientDirectory(accounts),
             tokens=AccessTokens(

@@ -15,7 +15,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from otpgate.core.model import Environment
-from otpgate.storage.tables import api_keys, app_secrets, tenants
+from otpgate.storage.tables import api_keys, app_secrets, audit_events, tenants
 from otpgate.storage.upsert import insert_for
 
 _BASE62 = string.ascii_letters + string.digits
@@ -64,6 +64,20 @@ def environment_of(key: str) -> Environment | None:
     return None
 
 
+def _key_event(
+    tenant_id: str, key_id: str, action: str, environment: Environment, now: float
+) -> Any:
+    """The audit row of a key's creation or revocation, written in the same transaction."""
+    return insert(audit_events).values(
+        tenant_id=tenant_id,
+        subject_type="api_key",
+        subject_id=key_id,
+        action=action,
+        detail={"environment": str(environment)},
+        created_at=now,
+    )
+
+
 class AccountStore:
     """Tenants and keys, with a short in-process cache of key lookups."""
 
@@ -96,6 +110,7 @@ class AccountStore:
         tenant = await self.ensure_tenant(tenant_name)
         key = generate_key(environment)
         key_id = str(uuid.uuid4())
+        now = time.time()
         async with self.engine.begin() as conn:
             await conn.execute(
                 insert(api_keys).values(
@@ -104,18 +119,29 @@ class AccountStore:
                     environment=str(environment),
                     key_hash=hash_key(key),
                     prefix=key[: len(KEY_PREFIXES[environment]) + 4],
-                    created_at=time.time(),
+                    created_at=now,
                 )
             )
+            await conn.execute(_key_event(tenant.id, key_id, "created", environment, now))
         return IssuedKey(key=key, key_id=key_id, tenant=tenant, environment=environment)
 
     async def revoke_key(self, key_id: str) -> None:
+        now = time.time()
         async with self.engine.begin() as conn:
-            await conn.execute(
-                update(api_keys)
-                .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
-                .values(revoked_at=time.time())
-            )
+            revoked = (
+                await conn.execute(
+                    update(api_keys)
+                    .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+                    .values(revoked_at=now)
+                    .returning(api_keys.c.tenant_id, api_keys.c.environment)
+                )
+            ).first()
+            if revoked is not None:
+                await conn.execute(
+                    _key_event(
+                        revoked.tenant_id, key_id, "revoked", Environment(revoked.environment), now
+                    )
+                )
         self._cache.clear()
 
     async def count_keys(
