@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from otpgate.core.model import Channel, Environment
+from otpgate.storage.lease import begin, connect
 from otpgate.storage.tables import enrichments, evaluations
 from otpgate.workflows.records import Evaluation
 
@@ -50,7 +51,7 @@ class SqlEvaluationStore:
     async def create(self, evaluation: Evaluation) -> bool:
         e = evaluation
         try:
-            async with self.engine.begin() as conn:
+            async with begin(self.engine) as conn:
                 await conn.execute(
                     insert(evaluations).values(
                         id=e.id,
@@ -68,7 +69,7 @@ class SqlEvaluationStore:
         return True
 
     async def _load(self, stmt: Any, tenant_id: str, key: str) -> Evaluation | None:
-        async with self.engine.connect() as conn:
+        async with connect(self.engine) as conn:
             row = (await conn.execute(stmt, {"key": key, "tenant_id": tenant_id})).first()
             if row is None:
                 return None
@@ -103,7 +104,7 @@ class SqlEvaluationStore:
         return await self._load(_BY_CLIENT_ID, tenant_id, client_id)
 
     async def delete(self, eval_id: str) -> None:
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             await conn.execute(delete(enrichments).where(enrichments.c.evaluation_id == eval_id))
             await conn.execute(delete(evaluations).where(evaluations.c.id == eval_id))
 
@@ -113,12 +114,12 @@ class SqlEvaluationStore:
             .where(evaluations.c.id == evaluation.id, evaluations.c.version == expected_version)
             .values(version=expected_version + 1, **_values(evaluation))
         )
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             result = await conn.execute(stmt)
         return result.rowcount == 1
 
     async def add_enrichment(self, eval_id: str, body: dict[str, Any], at: float) -> None:
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             await conn.execute(
                 _ADD_ENRICHMENT, {"evaluation_id": eval_id, "body": body, "created_at": at}
             )

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from otpgate.storage.lease import begin, connect
 from otpgate.storage.tables import idempotency
 
 # Hot statements are built once (see storage/sessions.py).
@@ -39,7 +40,7 @@ class IdempotencyStore:
     async def claim(self, tenant_id: str, scope: str, request_id: str) -> bool:
         """Reserve the request id; ``False`` if another request holds or used it."""
         try:
-            async with self.engine.begin() as conn:
+            async with begin(self.engine) as conn:
                 await conn.execute(
                     _CLAIM,
                     {
@@ -64,7 +65,7 @@ class IdempotencyStore:
             idempotency.c.request_id == request_id,
         )
         while True:
-            async with self.engine.connect() as conn:
+            async with connect(self.engine) as conn:
                 row = (await conn.execute(select(idempotency).where(*where))).first()
             if row is None:
                 return None
@@ -77,7 +78,7 @@ class IdempotencyStore:
     async def save(
         self, tenant_id: str, scope: str, request_id: str, status_code: int, body: Any
     ) -> None:
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             await conn.execute(
                 _SAVE,
                 {
@@ -90,7 +91,7 @@ class IdempotencyStore:
             )
 
     async def release(self, tenant_id: str, scope: str, request_id: str) -> None:
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             await conn.execute(
                 delete(idempotency).where(
                     idempotency.c.tenant_id == tenant_id,

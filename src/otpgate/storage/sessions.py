@@ -16,6 +16,7 @@ from otpgate.core.model import (
     Environment,
 )
 from otpgate.core.session import SessionState, VerificationSession
+from otpgate.storage.lease import begin, connect
 from otpgate.storage.tables import audit_events, deliveries, sessions
 
 # Hot statements are built once: SQLAlchemy then skips rebuilding and re-keying them on
@@ -71,7 +72,7 @@ class SqlSessionStore:
 
     async def create_session(self, session: VerificationSession) -> None:
         d = session.destination
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             await conn.execute(
                 insert(sessions).values(
                     id=session.id,
@@ -99,14 +100,14 @@ class SqlSessionStore:
             )
 
     async def get_session(self, tenant_id: str, session_id: str) -> VerificationSession | None:
-        async with self.engine.connect() as conn:
+        async with connect(self.engine) as conn:
             row = (
                 await conn.execute(_GET, {"session_id": session_id, "tenant_id": tenant_id})
             ).first()
         return _row_to_session(row) if row is not None else None
 
     async def claim_attempt(self, session_id: str, now: float) -> int | None:
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             row = (await conn.execute(_CLAIM, {"session_id": session_id, "now": now})).first()
         return int(row[0]) if row is not None else None
 
@@ -118,12 +119,12 @@ class SqlSessionStore:
             .where(sessions.c.id == session_id, sessions.c.state == source.value)
             .values(state=target.value, closed_at=now)
         )
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             result = await conn.execute(stmt)
         return result.rowcount == 1
 
     async def count_send(self, session_id: str) -> None:
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             await conn.execute(
                 update(sessions)
                 .where(sessions.c.id == session_id)
@@ -133,7 +134,7 @@ class SqlSessionStore:
     async def record_delivery(
         self, session: VerificationSession, result: DeliveryResult, at: float
     ) -> None:
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             await conn.execute(
                 insert(deliveries).values(
                     tenant_id=session.tenant_id,
@@ -150,7 +151,7 @@ class SqlSessionStore:
             )
 
     async def record(self, event: AuditEvent) -> None:
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             await conn.execute(
                 _RECORD,
                 {
