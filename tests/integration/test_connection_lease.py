@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from sqlalchemy import event, text
@@ -19,7 +21,17 @@ from otpgate.core.model import (
     OutgoingMessage,
 )
 from otpgate.storage.db import create_engine
-from otpgate.storage.lease import ReleasingCourier, begin, connect, released, request_scope
+from otpgate.storage.lease import (
+    ReleasingCourier,
+    begin,
+    connect,
+    read,
+    released,
+    request_scope,
+    run,
+    scalar_one,
+    write,
+)
 from otpgate.testing import Harness
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -153,3 +165,24 @@ async def test_deliveries_hold_no_pooled_connection(engine: AsyncEngine) -> None
             await conn.execute(text("SELECT 1"))
         assert (await courier.deliver(message)).ok
     assert during == [0]
+
+
+async def test_write_and_read_run_each_block_in_its_own_transaction(engine: AsyncEngine) -> None:
+    insert_probe = text("INSERT INTO lease_probe VALUES (:v)")
+    count_probe = text("SELECT count(*) FROM lease_probe WHERE v >= :v")
+
+    def insert_then_fail(conn: Any, v: int) -> None:
+        conn.execute(insert_probe, {"v": v})
+        raise RuntimeError("after the insert")
+
+    checkouts = _checkouts(engine)
+    for scoped in (False, True):
+        async with request_scope() if scoped else contextlib.nullcontext():
+            await write(engine, run, insert_probe, {"v": 1})
+            assert await _count(engine) == 1 + scoped  # committed when write returned
+            with pytest.raises(RuntimeError):
+                await write(engine, insert_then_fail, 2)
+            assert await read(engine, scalar_one, count_probe, {"v": 0}) == 1 + scoped
+    # Unscoped: write, _count, failed write, read; scoped: the lease and _count's own.
+    assert len(checkouts) == 4 + 2
+    assert engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]

@@ -19,11 +19,14 @@ which returns the connection first: a slow provider never holds one.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from typing import Any, TypeVar
 
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql import Executable
 
 from otpgate.core.model import DeliveryResult, OutgoingMessage
 from otpgate.core.ports import Courier
@@ -68,6 +71,7 @@ class _Lease:
 
 
 _lease: ContextVar[_Lease | None] = ContextVar("otpgate_connection_lease", default=None)
+T = TypeVar("T")
 
 
 @asynccontextmanager
@@ -138,3 +142,64 @@ async def connect(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
             await trans.rollback()
     finally:
         lease.busy.discard(conn)  # type: ignore[union-attr]
+
+
+# The hot store calls: the statements of one block run in ONE greenlet hop (``run_sync``)
+# instead of one for the begin, one per statement and one for the commit. ``fn`` gets a
+# sync ``Connection`` and returns plain values (results are buffered by the async drivers).
+
+
+def _in_write(conn: Connection, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    with conn.begin():
+        return fn(conn, *args)
+
+
+def _in_read(conn: Connection, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    trans = conn.begin()
+    try:
+        return fn(conn, *args)
+    finally:
+        trans.rollback()
+
+
+async def _run(engine: AsyncEngine, runner: Callable[..., T], fn: Callable[..., T], args: Any) -> T:
+    lease = _lease.get()
+    conn = await lease.take(engine) if lease is not None else None
+    if conn is None:
+        async with engine.connect() as fresh:
+            return await fresh.run_sync(runner, fn, args)
+    try:
+        return await conn.run_sync(runner, fn, args)
+    finally:
+        lease.busy.discard(conn)  # type: ignore[union-attr]
+
+
+async def write(engine: AsyncEngine, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(conn, *args)`` in a transaction of its own, committed when it returns."""
+    return await _run(engine, _in_write, fn, args)
+
+
+async def read(engine: AsyncEngine, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(conn, *args)`` for reads; its transaction is rolled back when it returns."""
+    return await _run(engine, _in_read, fn, args)
+
+
+# Single-statement ``fn`` for read/write: ``await write(engine, first, stmt, params)``.
+def run(conn: Connection, stmt: Executable, params: dict[str, Any]) -> None:
+    conn.execute(stmt, params)
+
+
+def first(conn: Connection, stmt: Executable, params: dict[str, Any]) -> Row[Any] | None:
+    return conn.execute(stmt, params).first()
+
+
+def rowcount(conn: Connection, stmt: Executable, params: dict[str, Any]) -> int:
+    return conn.execute(stmt, params).rowcount
+
+
+def scalar(conn: Connection, stmt: Executable, params: dict[str, Any]) -> Any:
+    return conn.execute(stmt, params).scalar_one_or_none()
+
+
+def scalar_one(conn: Connection, stmt: Executable, params: dict[str, Any]) -> Any:
+    return conn.execute(stmt, params).scalar_one()
