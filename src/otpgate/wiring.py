@@ -42,6 +42,7 @@ from otpgate.storage.evaluations import SqlEvaluationStore
 from otpgate.storage.fallback import FallbackLimiter
 from otpgate.storage.gateway import SqlTransactionStore
 from otpgate.storage.idempotency import IdempotencyStore
+from otpgate.storage.lease import ReleasingCourier
 from otpgate.storage.limiter import SqlLimiter
 from otpgate.storage.outbox import OutboxStore
 from otpgate.storage.purge import Purger, PurgeSchedule
@@ -207,7 +208,7 @@ async def build_services(
     otp = OtpService(
         store=sessions,
         limiter=limiter,
-        courier=courier,
+        courier=ReleasingCourier(courier),
         keyring=keyring,
         clock=clock,
         policy=settings.policy(),

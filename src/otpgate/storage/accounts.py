@@ -8,6 +8,7 @@ import secrets
 import string
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,14 +162,17 @@ class AccountStore:
         if environment_of(key) is None:
             return None
         digest = hash_key(key)
-        return await self._lookup(digest, api_keys.c.key_hash == digest, now)
+        # The condition is built only on a cache miss: building it costs more than the hit.
+        return await self._lookup(digest, lambda: api_keys.c.key_hash == digest, now)
 
     async def principal_for_key_id(self, key_id: str) -> Principal | None:
         """The tenant behind an unrevoked key, by the key's id (the OAuth client id)."""
-        return await self._lookup(f"id:{key_id}", api_keys.c.id == key_id, None)
+        return await self._lookup(f"id:{key_id}", lambda: api_keys.c.id == key_id, None)
 
-    async def _lookup(self, cache_key: str, where: Any, now: float | None) -> Principal | None:
-        """One live key matching ``where``, cached ``cache_seconds`` (hits and misses)."""
+    async def _lookup(
+        self, cache_key: str, where: Callable[[], Any], now: float | None
+    ) -> Principal | None:
+        """One live key matching ``where()``, cached ``cache_seconds`` (hits and misses)."""
         now = time.monotonic() if now is None else now
         cached = self._cache.get(cache_key)
         if cached is not None and cached[0] > now:
@@ -176,7 +180,7 @@ class AccountStore:
         stmt = (
             select(api_keys, tenants.c.name, tenants.c.brand, tenants.c.default_locale)
             .join(tenants, tenants.c.id == api_keys.c.tenant_id)
-            .where(where, api_keys.c.revoked_at.is_(None))
+            .where(where(), api_keys.c.revoked_at.is_(None))
         )
         async with self.engine.connect() as conn:
             row = (await conn.execute(stmt)).first()

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from otpgate.storage.lease import begin, connect, released, run, write
 from otpgate.storage.tables import idempotency
 
 # Hot statements are built once (see storage/sessions.py).
@@ -39,16 +40,13 @@ class IdempotencyStore:
     async def claim(self, tenant_id: str, scope: str, request_id: str) -> bool:
         """Reserve the request id; ``False`` if another request holds or used it."""
         try:
-            async with self.engine.begin() as conn:
-                await conn.execute(
-                    _CLAIM,
-                    {
-                        "tenant_id": tenant_id,
-                        "scope": scope,
-                        "request_id": request_id,
-                        "created_at": time.time(),
-                    },
-                )
+            params = {
+                "tenant_id": tenant_id,
+                "scope": scope,
+                "request_id": request_id,
+                "created_at": time.time(),
+            }
+            await write(self.engine, run, _CLAIM, params)
         except IntegrityError:
             return False
         return True
@@ -64,7 +62,7 @@ class IdempotencyStore:
             idempotency.c.request_id == request_id,
         )
         while True:
-            async with self.engine.connect() as conn:
+            async with connect(self.engine) as conn:
                 row = (await conn.execute(select(idempotency).where(*where))).first()
             if row is None:
                 return None
@@ -72,25 +70,23 @@ class IdempotencyStore:
                 return StoredResponse(row.status_code, row.body)
             if time.monotonic() >= deadline:
                 return None
-            await asyncio.sleep(0.02)
+            async with released():  # no pooled connection held while waiting
+                await asyncio.sleep(0.02)
 
     async def save(
         self, tenant_id: str, scope: str, request_id: str, status_code: int, body: Any
     ) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                _SAVE,
-                {
-                    "k_tenant_id": tenant_id,
-                    "k_scope": scope,
-                    "k_request_id": request_id,
-                    "status_code": status_code,
-                    "body": body,
-                },
-            )
+        params = {
+            "k_tenant_id": tenant_id,
+            "k_scope": scope,
+            "k_request_id": request_id,
+            "status_code": status_code,
+            "body": body,
+        }
+        await write(self.engine, run, _SAVE, params)
 
     async def release(self, tenant_id: str, scope: str, request_id: str) -> None:
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             await conn.execute(
                 delete(idempotency).where(
                     idempotency.c.tenant_id == tenant_id,

@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, case, delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from otpgate.core.model import RateDecision
+from otpgate.storage.lease import begin, read, scalar, scalar_one, write
 from otpgate.storage.tables import lockouts, rate_counters
 from otpgate.storage.upsert import insert_for
 
@@ -38,8 +39,7 @@ class SqlLimiter:
     async def hit(self, key: str, limit: int, window_seconds: int, now: float) -> RateDecision:
         window = int(now // window_seconds)
         params = {"key": key, "window": window, "expires_at": (window + 1) * window_seconds}
-        async with self.engine.begin() as conn:
-            count = int((await conn.execute(self._hit, params)).scalar_one())
+        count = int(await write(self.engine, scalar_one, self._hit, params))
         retry_after = math.ceil((window + 1) * window_seconds - now)
         return RateDecision(allowed=count <= limit, retry_after=retry_after, count=count)
 
@@ -49,16 +49,15 @@ class SqlLimiter:
             (lockouts.c.until < stmt.excluded.until, stmt.excluded.until), else_=lockouts.c.until
         )
         stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={"until": later})
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             await conn.execute(stmt)
 
     async def locked_until(self, key: str, now: float) -> float | None:
-        async with self.engine.connect() as conn:
-            until = (await conn.execute(self._locked, {"key": key})).scalar_one_or_none()
+        until = await read(self.engine, scalar, self._locked, {"key": key})
         return float(until) if until is not None and until > now else None
 
     async def purge(self, now: float) -> int:
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             a = await conn.execute(delete(rate_counters).where(rate_counters.c.expires_at < now))
             b = await conn.execute(delete(lockouts).where(lockouts.c.until < now))
         return int(a.rowcount + b.rowcount)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from otpgate.storage.lease import begin, connect
 from otpgate.storage.tables import outbox
 
 
@@ -37,7 +38,7 @@ class OutboxStore:
         created_at: float,
     ) -> str:
         message_id = str(uuid.uuid4())
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             await conn.execute(
                 insert(outbox).values(
                     id=message_id,
@@ -59,7 +60,7 @@ class OutboxStore:
             stmt = stmt.where(outbox.c.tenant_id == tenant_id)
         if destination is not None:
             stmt = stmt.where(outbox.c.destination == destination)
-        async with self.engine.connect() as conn:
+        async with connect(self.engine) as conn:
             rows = (await conn.execute(stmt)).all()
         return [
             OutboxMessage(

@@ -213,16 +213,17 @@ class EvaluationService:
         s = result.session
         wl = s.code_length
         if result.outcome is VerifyOutcome.VERIFIED:
-            await self.store.add_enrichment(
-                ev.id, enrichments.verification(s, "approved", wl), self.clock.now()
-            )
-            return PatchResult(PatchKind.VERIFIED, await self._after_verified(ev, s))
+            approved = enrichments.verification(s, "approved", wl)
+            await self.store.add_enrichment(ev.id, approved, self.clock.now())
+            stored = replace(ev, enrichments=(*ev.enrichments, approved))
+            return PatchResult(PatchKind.VERIFIED, await self._after_verified(stored, s))
         if result.outcome is VerifyOutcome.INVALID:
-            await self.store.add_enrichment(
-                ev.id, enrichments.verification(s, "pending", wl), self.clock.now()
-            )
-            view = await self._view(await self._reload(ev), s, fresh=True)
-            return PatchResult(PatchKind.INVALID_CODE, view)
+            pending = enrichments.verification(s, "pending", wl)
+            await self.store.add_enrichment(ev.id, pending, self.clock.now())
+            # A wrong code leaves the evaluation's row as this request read it; the answer is
+            # that row plus the enrichment just added, without reading both back.
+            stored = replace(ev, enrichments=(*ev.enrichments, pending))
+            return PatchResult(PatchKind.INVALID_CODE, await self._view(stored, s, fresh=True))
         if result.outcome is VerifyOutcome.MAX_ATTEMPTS:
             closed = await self._close(ev, MAX_ATTEMPTS, s, "reject")
             return PatchResult(PatchKind.MAX_ATTEMPTS, await self._view(closed))
@@ -278,10 +279,12 @@ class EvaluationService:
     # -- helpers --------------------------------------------------------
 
     async def _after_verified(self, ev: Evaluation, session: VerificationSession) -> EvaluationView:
+        """``ev``: the row as read, with the enrichments this request added. Both branches
+        return the row as written (or, after a lost update, as read again): fresh."""
         wf = self.workflow(ev.workflow)
         if wf.pii is None:
-            return await self._view(await self._close(ev, wf.on_verified), session)
-        return await self._view(await self._decide_or_wait(ev), session)
+            return await self._view(await self._close(ev, wf.on_verified), session, fresh=True)
+        return await self._view(await self._decide_or_wait(ev), session, fresh=True)
 
     async def _decide_or_wait(self, ev: Evaluation) -> Evaluation:
         wf = self.workflow(ev.workflow)

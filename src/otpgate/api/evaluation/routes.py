@@ -29,6 +29,7 @@ from otpgate.core.model import Channel, Environment
 from otpgate.destinations import parse_email, parse_phone
 from otpgate.http.auth import require_key
 from otpgate.storage.accounts import Principal
+from otpgate.storage.lease import request_scope
 from otpgate.wiring import Services
 from otpgate.workflows.evaluation import PatchAction, StartEvaluation
 
@@ -41,7 +42,9 @@ class EvaluationRoute(APIRoute):
 
         async def guarded(request: Request) -> Response:
             try:
-                response = await handler(request)
+                # One pooled connection for the request's store calls (storage/lease.py).
+                async with request_scope():
+                    response = await handler(request)
             except Answered as exc:
                 response = exc.response
             except RequestValidationError as exc:
