@@ -13,8 +13,6 @@ from pathlib import Path
 
 from bench.procs import WrkResult
 
-START = "<!-- bench:results:start -->"
-END = "<!-- bench:results:end -->"
 FLOWS = [
     ("bare", "floor: bare Starlette JSON", None),
     ("sqlite_write", "floor: Starlette + SQLite INSERT+UPDATE", None),
@@ -23,6 +21,10 @@ FLOWS = [
     ("verify_right", "otpgate verify, right code (PATCH → 200)", "sqlite_write"),
     ("get", "otpgate GET evaluation", "bare"),
 ]
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def machine() -> str:
@@ -55,8 +57,8 @@ def render(
     growth: dict[str, WrkResult],
     opts: argparse.Namespace,
     command: str,
+    when: str,
 ) -> str:
-    when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     out = [
         f"Command: `{command}` — {when}, {opts.duration} s per flow and level, "
         f"{opts.workers} uvicorn workers for every server, wrk with {opts.threads} threads "
@@ -98,10 +100,12 @@ def render(
     return "\n".join(out)
 
 
-def write(path: Path, table: str) -> None:
-    text = path.read_text() if path.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
-    if START not in text:
-        text += f"\n{START}\n{END}\n"
-    head, rest = text.split(START, 1)
-    _old, tail = rest.split(END, 1)
-    path.write_text(f"{head}{START}\n{table}\n{END}{tail}")
+def write(path: Path, table: str, marker: str = "results") -> None:
+    """Replace what stands between ``<!-- bench:MARKER:start/end -->`` (added if missing)."""
+    start, end = f"<!-- bench:{marker}:start -->", f"<!-- bench:{marker}:end -->"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    if start not in text:
+        text += f"\n{start}\n{end}\n"
+    head, rest = text.split(start, 1)
+    _old, tail = rest.split(end, 1)
+    path.write_text(f"{head}{start}\n{table}\n{end}{tail}")
