@@ -12,6 +12,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bench.procs import WrkResult
+from bench.usage import Usage
 
 FLOWS = [
     ("bare", "floor: bare Starlette JSON", None),
@@ -54,6 +55,7 @@ def machine() -> str:
 
 def render(
     results: dict[str, dict[int, WrkResult]],
+    used: dict[str, dict[int, Usage]],
     growth: dict[str, WrkResult],
     opts: argparse.Namespace,
     command: str,
@@ -66,8 +68,9 @@ def render(
         "",
         f"Machine: {machine()}.",
         "",
-        "| flow | conns | req/s | p50 ms | p99 ms | ratio | unexpected |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| flow | conns | req/s | p50 ms | p99 ms | ratio | unexpected "
+        "| CPU server · wrk · other |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, label, floor in FLOWS:
         for conns, r in sorted(results.get(name, {}).items()):
@@ -78,9 +81,13 @@ def render(
             expected = {"verify_wrong": "400"}.get(name, "200")
             odd = sum(v for k, v in r.statuses.items() if k != expected)
             odd += sum(r.errors.values()) - r.errors.get("status", 0)
+            cpu = ""
+            u = used.get(name, {}).get(conns)
+            if u is not None:
+                cpu = f"{u.groups['servers']:.0f} · {u.groups['wrk']:.0f} · {u.other:.0f} %"
             out.append(
                 f"| {label} | {conns} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} "
-                f"| {ratio} | {odd} |"
+                f"| {ratio} | {odd} | {cpu} |"
             )
     if growth:
         out += [

@@ -1,9 +1,17 @@
 """``make bench``: otpgate against two floors, in one run, on one machine.
 
-Starts real server processes (uvicorn, same worker count, uvloop + httptools for
-all), drives them with ``wrk`` at each concurrency level for a bounded time, then
-writes requests/s, p50/p99 latency and ratios to the floors into
-``docs/benchmarks.md`` (between the ``bench:results`` markers).
+Stages (``--stages``, all by default; ``make bench BENCH_ARGS="--stages scaleout"``):
+
+- ``sqlite``: real server processes (uvicorn, same worker count, uvloop + httptools
+  for all) — the floors and otpgate on SQLite — driven by ``wrk`` at each
+  concurrency level for a bounded time;
+- ``scaleout``: otpgate on PostgreSQL + Redis, 1 process vs 2, with the bare floor's
+  own 1 → 2 scaling in the same minutes (``bench/scaleout.py``);
+- ``growth``: wrong-code verify with 1,000 stored sessions, then ``--scale``.
+
+Each run reports requests/s, p50/p99 latency, ratios to the floors and CPU use
+(``bench/usage.py``), written into ``docs/benchmarks.md`` between the
+``bench:results`` and ``bench:scaleout`` markers.
 
 Bench-only settings (said again in the report): ``OTPGATE_OTP_MAX_ATTEMPTS=100``
 and ``OTPGATE_VERIFY_LIMIT_PER_MINUTE=10000`` so that the wrong-code flow can
@@ -28,11 +36,12 @@ from pathlib import Path
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "src")]
 sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
 
-from bench import report, scaleout  # noqa: E402
+from bench import report, scaleout, usage  # noqa: E402
 from bench.procs import (  # noqa: E402
     BENCH_SETTINGS,
     EXPECTED,
     ROOT,
+    Load,
     Server,
     WrkResult,
     create_key,
@@ -40,7 +49,7 @@ from bench.procs import (  # noqa: E402
     python_env,
     serve_argv,
     uvicorn_argv,
-    wrk,
+    wrk_parallel,
 )
 from bench.scaleout import ScaleOut  # noqa: E402
 from bench.seed import seed, tenant_id_of, write_pool  # noqa: E402
@@ -54,6 +63,8 @@ class Bench:
         self.work = work
         self.results: dict[str, dict[int, WrkResult]] = {}
         self.growth: dict[str, WrkResult] = {}
+        self.used: dict[str, dict[int, usage.Usage]] = {}
+        self.watch = usage.Watch()
 
     def load(
         self, name: str, url: str, script: str, args: list[str], conns: int, into: str = ""
@@ -62,23 +73,21 @@ class Bench:
         if name not in self.opts.flows:
             return None
         tag = f"{name}-{conns}-{secrets.token_hex(4)}"
-        result = wrk(
-            url,
-            script,
-            [tag, *args],
-            connections=conns,
-            threads=self.opts.threads,
-            duration=self.opts.duration,
-            workdir=self.work,
+        load = Load(url, script, [tag, *args], conns, self.opts.threads)
+        (result,), used = wrk_parallel(
+            [load], duration=self.opts.duration, workdir=self.work, watch=self.watch
         )
         if into:
             self.growth[into] = result
         else:
             self.results.setdefault(name, {})[conns] = result
+            self.used.setdefault(name, {})[conns] = used
         odd = {k: v for k, v in result.statuses.items() if k != EXPECTED[name]}
         print(
             f"  {name:13} c={conns:<4} {result.rps:9.0f} req/s  p50 {result.p50_ms:7.2f} ms"
-            f"  p99 {result.p99_ms:7.2f} ms" + (f"  UNEXPECTED {odd}" if odd else ""),
+            f"  p99 {result.p99_ms:7.2f} ms  CPU server {used.groups['servers']:.0f}% "
+            f"wrk {used.groups['wrk']:.0f}% other {used.other:.0f}%"
+            + (f"  UNEXPECTED {odd}" if odd else ""),
             flush=True,
         )
         return result
@@ -89,6 +98,7 @@ class Bench:
         argv = uvicorn_argv("bench.floors:app", port, self.opts.workers)
         print("floors (Starlette on uvicorn)", flush=True)
         with Server(argv, env, self.work, self.work / "floors.log", port).start("/bare") as srv:
+            self._watch(srv)
             for conns in self.opts.connections:
                 self.load("bare", srv.url, "bare", [], conns)
                 self.load("sqlite_write", srv.url, "write", [], conns)
@@ -108,7 +118,13 @@ class Bench:
     def _serve(self, env: dict[str, str], name: str) -> Server:
         port = free_port()
         argv = serve_argv(port, self.opts.workers)
-        return Server(argv, env, self.work, self.work / f"{name}.log", port).start("/readyz")
+        srv = Server(argv, env, self.work, self.work / f"{name}.log", port).start("/readyz")
+        self._watch(srv)
+        return srv
+
+    def _watch(self, srv: Server) -> None:
+        """CPU use of this server's process group (uvicorn's supervisor and workers)."""
+        self.watch.server_pgids = {srv.proc.pid} if srv.proc is not None else set()
 
     def otpgate(self) -> None:
         db, secret = self.work / "otpgate.db", secrets.token_bytes(32)
@@ -219,7 +235,9 @@ def main() -> None:
         bench.scale()
     tables = {}
     if bench.results or bench.growth:
-        tables["results"] = report.render(bench.results, bench.growth, opts, command, when)
+        tables["results"] = report.render(
+            bench.results, bench.used, bench.growth, opts, command, when
+        )
     if out.samples:
         tables["scaleout"] = scaleout.render(out.samples, opts, command, when)
     for table in tables.values():

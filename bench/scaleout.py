@@ -84,6 +84,8 @@ class ScaleOut:
         self.flows = [f for f in FLOWS if f in opts.flows]
         self.samples: list[Sample] = []
         self.database = ""
+        self.redis_keys = 0
+        self.fallbacks = 0  # times a server found Redis too slow or down (logged once each)
 
     def run(self) -> list[Sample]:
         if not self.flows:
@@ -144,6 +146,15 @@ class ScaleOut:
                     targets = floors if flow == "bare" else gates
                     for procs in (1, 2) if rnd % 2 == 0 else (2, 1):
                         self._measure(flow, procs, rnd, targets, key, pools, watch)
+            self.redis_keys = _count_keys(db.redis_url, db.redis_prefix)
+            for name in ("otpgate-a", "otpgate-b"):
+                log = (self.work / f"{name}.log").read_text(errors="replace")
+                self.fallbacks += log.count("limiter.primary_unavailable")
+            print(
+                f"scale-out: {self.redis_keys} Redis keys under the prefix at the end; "
+                f"{self.fallbacks} switches to the database limiter in the servers' logs",
+                flush=True,
+            )
         return self.samples
 
     def _measure(
@@ -183,6 +194,16 @@ class ScaleOut:
             + (f"  UNEXPECTED {sample.unexpected}" if sample.unexpected else ""),
             flush=True,
         )
+
+
+def _count_keys(url: str, prefix: str) -> int:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=10)
+    try:
+        return sum(1 for _ in client.scan_iter(match=f"{prefix}*", count=1000))
+    finally:
+        client.close()
 
 
 def _pct(v: float) -> str:
