@@ -239,7 +239,7 @@ def main() -> None:
             bench.results, bench.used, bench.growth, opts, command, when
         )
     if out.samples:
-        tables["scaleout"] = scaleout.render(out.samples, opts, command, when)
+        tables["scaleout"] = scaleout.render(out, opts, command, when)
     for table in tables.values():
         print(table)
     if not opts.no_write:

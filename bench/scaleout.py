@@ -146,12 +146,14 @@ class ScaleOut:
                     targets = floors if flow == "bare" else gates
                     for procs in (1, 2) if rnd % 2 == 0 else (2, 1):
                         self._measure(flow, procs, rnd, targets, key, pools, watch)
-            self.redis_keys = _count_keys(db.redis_url, db.redis_prefix)
+                        if flow in ("start", "verify_wrong"):  # counters expire each minute
+                            keys = _count_keys(db.redis_url, db.redis_prefix)
+                            self.redis_keys = max(self.redis_keys, keys)
             for name in ("otpgate-a", "otpgate-b"):
                 log = (self.work / f"{name}.log").read_text(errors="replace")
                 self.fallbacks += log.count("limiter.primary_unavailable")
             print(
-                f"scale-out: {self.redis_keys} Redis keys under the prefix at the end; "
+                f"scale-out: up to {self.redis_keys} Redis keys under the prefix after a run; "
                 f"{self.fallbacks} switches to the database limiter in the servers' logs",
                 flush=True,
             )
@@ -207,7 +209,7 @@ def _count_keys(url: str, prefix: str) -> int:
 
 
 def _pct(v: float) -> str:
-    return f"{v:.0f}"
+    return f"{v:.1f}" if 0 < v < 9.95 else f"{v:.0f}"
 
 
 def _per_request(s: Sample) -> float:
@@ -220,8 +222,9 @@ def _ms(share: float, rps: float) -> str:
     return f"{share / 100 * (os.cpu_count() or 1) * 1000 / rps:.2f}" if rps else "-"
 
 
-def render(samples: list[Sample], opts: argparse.Namespace, command: str, when: str) -> str:
+def render(stage: ScaleOut, opts: argparse.Namespace, command: str, when: str) -> str:
     """The per-run table, then the 1 → 2 ratios per flow."""
+    samples = stage.samples
     conns = max(1, opts.scaleout_connections // 2) * 2
     out = [
         f"Command: `{command}` — {when}, {opts.duration} s per run, "
@@ -229,6 +232,10 @@ def render(samples: list[Sample], opts: argparse.Namespace, command: str, when: 
         f"{conns // 2} connections each, {conns} in all) against 1 or 2 single-worker "
         "processes. CPU: average share of the machine's 2 cores during the run "
         "(100 % = both cores busy), from `/proc`.",
+        "",
+        f"Redis in use: up to {stage.redis_keys:,} rate-counter keys under the run's prefix "
+        f"after a start/verify run; {stage.fallbacks} switches to the database limiter in the "
+        "servers' logs.",
         "",
         "| flow | procs | round | req/s | per wrk | p50 ms | p99 ms | CPU servers | PostgreSQL "
         "| Redis | wrk | other | machine | unexpected |",
