@@ -212,6 +212,26 @@ def _pct(v: float) -> str:
     return f"{v:.1f}" if 0 < v < 9.95 else f"{v:.0f}"
 
 
+def _bound(two: list[Sample]) -> float:
+    """The best 1 → 2 ratio this box allows, from the 2-process runs' CPU per request.
+
+    One process can use at most one core: 1000/s req/s for s server-ms per request.
+    Everything a request costs (server s, PostgreSQL, Redis, wrk: t ms in all) must fit
+    in the 2 cores: 2000/t. So 1 process ≤ min(1000/s, 2000/t), 2 ≤ min(2000/s, 2000/t).
+    """
+    cores = os.cpu_count() or 1
+
+    def ms(group: str) -> float:
+        return statistics.mean(
+            x.used.groups[group] / 100 * cores * 1000 / max(x.rps, 1e-9) for x in two
+        )
+
+    server = max(ms("servers"), 1e-9)
+    total = server + ms("postgres") + ms("redis") + ms("wrk")
+    one = min(1000 / server, cores * 1000 / total)
+    return min(2 * 1000 / server, cores * 1000 / total) / one
+
+
 def _per_request(s: Sample) -> float:
     """PostgreSQL's CPU milliseconds per request in one run."""
     return s.used.groups["postgres"] / 100 * (os.cpu_count() or 1) * 1000 / max(s.rps, 1e-9)
@@ -257,10 +277,14 @@ def render(stage: ScaleOut, opts: argparse.Namespace, command: str, when: str) -
         "",
         f"1 → 2 processes (target for otpgate: ≥ {TARGET}x):",
         "",
+        "Box bound: the best ratio 2 cores allow given the CPU per request measured in "
+        "the 2-process runs (one process uses at most one core; server, PostgreSQL, Redis "
+        "and wrk together at most two), whatever other work does.",
+        "",
         "| flow | 1 process req/s | 2 processes req/s | ratio per round | ratio of means "
         "| servers' CPU 1 → 2 | machine CPU 1 → 2 | server CPU ms/request 1 → 2 "
-        "| PostgreSQL CPU ms/request |",
-        "|---|---:|---:|---|---:|---:|---:|---:|---:|",
+        "| PostgreSQL CPU ms/request | box bound |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for flow in FLOWS:
         one = [s for s in samples if s.flow == flow and s.procs == 1]
@@ -282,6 +306,6 @@ def render(stage: ScaleOut, opts: argparse.Namespace, command: str, when: str) -
         out.append(
             f"| {LABELS[flow]} | {r1:,.0f} | {r2:,.0f} | {', '.join(per_round)} "
             f"| **{r2 / r1:.2f}x** | {c1:.0f} → {c2:.0f} % | {m1:.0f} → {m2:.0f} % "
-            f"| {_ms(c1, r1)} → {_ms(c2, r2)} | {pg} |"
+            f"| {_ms(c1, r1)} → {_ms(c2, r2)} | {pg} | {_bound(two):.2f}x |"
         )
     return "\n".join(out)
