@@ -14,8 +14,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import usage
+
 ROOT = Path(__file__).resolve().parents[1]
 LUA = Path(__file__).resolve().parent / "lua"
+# The status each flow must answer; anything else counts as unexpected.
+EXPECTED = {
+    "bare": "200",
+    "sqlite_write": "200",
+    "start": "200",
+    "verify_wrong": "400",
+    "verify_right": "200",
+    "get": "200",
+}
+# Bench-only otpgate settings (run.py's docstring says why), the same for every stage.
+BENCH_SETTINGS = {
+    "OTPGATE_OTP_MAX_ATTEMPTS": "100",
+    "OTPGATE_VERIFY_LIMIT_PER_MINUTE": "10000",
+    "OTPGATE_OTP_TTL_SECONDS": "3600",
+}
 
 
 def free_port() -> int:
@@ -93,6 +110,21 @@ def uvicorn_argv(app: str, port: int, workers: int) -> list[str]:
     ]  # fmt: skip
 
 
+def create_key(env: dict[str, str], cwd: Path) -> str:
+    """A production API key of tenant "bench" (``otpgate keys create`` also migrates)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "otpgate", "keys", "create", "--environment", "production",
+         "--tenant", "bench"],
+        env=env, cwd=cwd, capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    return done.stdout.strip().splitlines()[-1]
+
+
+def serve_argv(port: int, workers: int) -> list[str]:
+    return [sys.executable, "-m", "otpgate", "serve", "--port", str(port),
+            "--workers", str(workers)]  # fmt: skip
+
+
 @dataclass(frozen=True)
 class WrkResult:
     requests: int
@@ -107,26 +139,31 @@ class WrkResult:
         return self.requests / self.seconds
 
 
-def wrk(
-    url: str,
-    script: str,
-    args: list[str],
-    *,
-    connections: int,
-    threads: int,
-    duration: int,
-    workdir: Path,
-) -> WrkResult:
-    """Run ``wrk`` with ``lua/common.lua`` + ``lua/<script>.lua``; parse its JSON line."""
-    combined = workdir / f"{script}.lua"
-    parts = [(LUA / name).read_text() for name in ("common.lua", f"{script}.lua")]
-    combined.write_text("\n".join(parts))
-    argv = [
-        "wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s",
-        "--timeout", "10s", "-s", str(combined), url, "--", *args,
+@dataclass(frozen=True)
+class Load:
+    """One wrk instance: ``lua/common.lua`` + ``lua/<script>.lua`` against ``url``."""
+
+    url: str
+    script: str
+    args: list[str]
+    connections: int
+    threads: int
+
+
+def wrk_argv(load: Load, duration: int, workdir: Path) -> list[str]:
+    combined = workdir / f"{load.script}.lua"
+    text = "\n".join((LUA / name).read_text() for name in ("common.lua", f"{load.script}.lua"))
+    # Never rewrite it under a wrk that is reading it (parallel instances share the file).
+    if not combined.exists() or combined.read_text() != text:
+        combined.write_text(text)
+    return [
+        "wrk", "-t", str(load.threads), "-c", str(load.connections), "-d", f"{duration}s",
+        "--timeout", "10s", "-s", str(combined), load.url, "--", *load.args,
     ]  # fmt: skip
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60)
-    for line in done.stdout.splitlines():
+
+
+def parse_wrk(stdout: str, stderr: str) -> WrkResult:
+    for line in stdout.splitlines():
         if line.startswith("BENCH_JSON "):
             data: dict[str, Any] = json.loads(line.removeprefix("BENCH_JSON "))
             return WrkResult(
@@ -137,4 +174,51 @@ def wrk(
                 statuses=data["statuses"],
                 errors=data["errors"],
             )
-    raise RuntimeError(f"wrk gave no result:\n{done.stdout}\n{done.stderr}")
+    raise RuntimeError(f"wrk gave no result:\n{stdout}\n{stderr}")
+
+
+def wrk(
+    url: str,
+    script: str,
+    args: list[str],
+    *,
+    connections: int,
+    threads: int,
+    duration: int,
+    workdir: Path,
+) -> WrkResult:
+    """Run one ``wrk``; parse its JSON line."""
+    argv = wrk_argv(Load(url, script, args, connections, threads), duration, workdir)
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60)
+    return parse_wrk(done.stdout, done.stderr)
+
+
+def wrk_parallel(
+    loads: list[Load], *, duration: int, workdir: Path, watch: usage.Watch
+) -> tuple[list[WrkResult], usage.Usage]:
+    """Run the ``wrk`` instances at once; CPU use sampled from 1 s in to 1 s before the end.
+
+    Every instance is killed if anything goes wrong (or takes more than ``duration + 60``).
+    """
+    procs: list[subprocess.Popen[str]] = []
+    try:
+        for load in loads:
+            argv = wrk_argv(load, duration, workdir)
+            procs.append(
+                subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            )
+        watch.wrk_pids = {p.pid for p in procs}
+        t0 = time.monotonic()
+        margin = 1.0 if duration > 3 else 0.0
+        time.sleep(margin)
+        first = usage.snapshot(watch)
+        time.sleep(max(0.0, t0 + duration - margin - time.monotonic()))
+        used = usage.between(first, usage.snapshot(watch))
+        outputs = [p.communicate(timeout=duration + 60) for p in procs]
+        return [parse_wrk(out, err) for out, err in outputs], used
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        watch.wrk_pids = set()

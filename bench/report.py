@@ -12,9 +12,8 @@ from importlib import metadata
 from pathlib import Path
 
 from bench.procs import WrkResult
+from bench.usage import Usage
 
-START = "<!-- bench:results:start -->"
-END = "<!-- bench:results:end -->"
 FLOWS = [
     ("bare", "floor: bare Starlette JSON", None),
     ("sqlite_write", "floor: Starlette + SQLite INSERT+UPDATE", None),
@@ -23,6 +22,10 @@ FLOWS = [
     ("verify_right", "otpgate verify, right code (PATCH → 200)", "sqlite_write"),
     ("get", "otpgate GET evaluation", "bare"),
 ]
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def machine() -> str:
@@ -52,11 +55,12 @@ def machine() -> str:
 
 def render(
     results: dict[str, dict[int, WrkResult]],
+    used: dict[str, dict[int, Usage]],
     growth: dict[str, WrkResult],
     opts: argparse.Namespace,
     command: str,
+    when: str,
 ) -> str:
-    when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     out = [
         f"Command: `{command}` — {when}, {opts.duration} s per flow and level, "
         f"{opts.workers} uvicorn workers for every server, wrk with {opts.threads} threads "
@@ -64,8 +68,9 @@ def render(
         "",
         f"Machine: {machine()}.",
         "",
-        "| flow | conns | req/s | p50 ms | p99 ms | ratio | unexpected |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| flow | conns | req/s | p50 ms | p99 ms | ratio | unexpected "
+        "| CPU server · wrk · other |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, label, floor in FLOWS:
         for conns, r in sorted(results.get(name, {}).items()):
@@ -76,9 +81,13 @@ def render(
             expected = {"verify_wrong": "400"}.get(name, "200")
             odd = sum(v for k, v in r.statuses.items() if k != expected)
             odd += sum(r.errors.values()) - r.errors.get("status", 0)
+            cpu = ""
+            u = used.get(name, {}).get(conns)
+            if u is not None:
+                cpu = f"{u.groups['servers']:.0f} · {u.groups['wrk']:.0f} · {u.other:.0f} %"
             out.append(
                 f"| {label} | {conns} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} "
-                f"| {ratio} | {odd} |"
+                f"| {ratio} | {odd} | {cpu} |"
             )
     if growth:
         out += [
@@ -98,10 +107,12 @@ def render(
     return "\n".join(out)
 
 
-def write(path: Path, table: str) -> None:
-    text = path.read_text() if path.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
-    if START not in text:
-        text += f"\n{START}\n{END}\n"
-    head, rest = text.split(START, 1)
-    _old, tail = rest.split(END, 1)
-    path.write_text(f"{head}{START}\n{table}\n{END}{tail}")
+def write(path: Path, table: str, marker: str = "results") -> None:
+    """Replace what stands between ``<!-- bench:MARKER:start/end -->`` (added if missing)."""
+    start, end = f"<!-- bench:{marker}:start -->", f"<!-- bench:{marker}:end -->"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    if start not in text:
+        text += f"\n{start}\n{end}\n"
+    head, rest = text.split(start, 1)
+    _old, tail = rest.split(end, 1)
+    path.write_text(f"{head}{start}\n{table}\n{end}{tail}")

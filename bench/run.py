@@ -1,9 +1,17 @@
 """``make bench``: otpgate against two floors, in one run, on one machine.
 
-Starts real server processes (uvicorn, same worker count, uvloop + httptools for
-all), drives them with ``wrk`` at each concurrency level for a bounded time, then
-writes requests/s, p50/p99 latency and ratios to the floors into
-``docs/benchmarks.md`` (between the ``bench:results`` markers).
+Stages (``--stages``, all by default; ``make bench BENCH_ARGS="--stages scaleout"``):
+
+- ``sqlite``: real server processes (uvicorn, same worker count, uvloop + httptools
+  for all) — the floors and otpgate on SQLite — driven by ``wrk`` at each
+  concurrency level for a bounded time;
+- ``scaleout``: otpgate on PostgreSQL + Redis, 1 process vs 2, with the bare floor's
+  own 1 → 2 scaling in the same minutes (``bench/scaleout.py``);
+- ``growth``: wrong-code verify with 1,000 stored sessions, then ``--scale``.
+
+Each run reports requests/s, p50/p99 latency, ratios to the floors and CPU use
+(``bench/usage.py``), written into ``docs/benchmarks.md`` between the
+``bench:results`` and ``bench:scaleout`` markers.
 
 Bench-only settings (said again in the report): ``OTPGATE_OTP_MAX_ATTEMPTS=100``
 and ``OTPGATE_VERIFY_LIMIT_PER_MINUTE=10000`` so that the wrong-code flow can
@@ -18,7 +26,7 @@ import argparse
 import base64
 import json
 import secrets
-import subprocess
+import signal
 import sys
 import tempfile
 import time
@@ -28,32 +36,25 @@ from pathlib import Path
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "src")]
 sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
 
-from bench import report  # noqa: E402
-from bench.procs import ROOT, Server, WrkResult, free_port, python_env, uvicorn_argv, wrk  # noqa: E402
-from bench.seed import Seeded, seed, tenant_id_of  # noqa: E402
+from bench import report, scaleout, usage  # noqa: E402
+from bench.procs import (  # noqa: E402
+    BENCH_SETTINGS,
+    EXPECTED,
+    ROOT,
+    Load,
+    Server,
+    WrkResult,
+    create_key,
+    free_port,
+    python_env,
+    serve_argv,
+    uvicorn_argv,
+    wrk_parallel,
+)
+from bench.scaleout import ScaleOut  # noqa: E402
+from bench.seed import seed, tenant_id_of, write_pool  # noqa: E402
 
-EXPECTED = {
-    "bare": "200",
-    "sqlite_write": "200",
-    "start": "200",
-    "verify_wrong": "400",
-    "verify_right": "200",
-    "get": "200",
-}
-BENCH_SETTINGS = {
-    "OTPGATE_OTP_MAX_ATTEMPTS": "100",
-    "OTPGATE_VERIFY_LIMIT_PER_MINUTE": "10000",
-    "OTPGATE_OTP_TTL_SECONDS": "3600",
-}
-
-
-def _write_pool(path: Path, rows: list[Seeded], wrong: bool) -> Path:
-    lines = []
-    for r in rows:
-        code = f"{(int(r.code) + 1) % 10**6:06d}" if wrong else r.code
-        lines.append(f"{r.eval_id} {code}")
-    path.write_text("\n".join(lines) + "\n")
-    return path
+STAGES = ("sqlite", "scaleout", "growth")
 
 
 class Bench:
@@ -62,6 +63,8 @@ class Bench:
         self.work = work
         self.results: dict[str, dict[int, WrkResult]] = {}
         self.growth: dict[str, WrkResult] = {}
+        self.used: dict[str, dict[int, usage.Usage]] = {}
+        self.watch = usage.Watch()
 
     def load(
         self, name: str, url: str, script: str, args: list[str], conns: int, into: str = ""
@@ -70,23 +73,21 @@ class Bench:
         if name not in self.opts.flows:
             return None
         tag = f"{name}-{conns}-{secrets.token_hex(4)}"
-        result = wrk(
-            url,
-            script,
-            [tag, *args],
-            connections=conns,
-            threads=self.opts.threads,
-            duration=self.opts.duration,
-            workdir=self.work,
+        load = Load(url, script, [tag, *args], conns, self.opts.threads)
+        (result,), used = wrk_parallel(
+            [load], duration=self.opts.duration, workdir=self.work, watch=self.watch
         )
         if into:
             self.growth[into] = result
         else:
             self.results.setdefault(name, {})[conns] = result
+            self.used.setdefault(name, {})[conns] = used
         odd = {k: v for k, v in result.statuses.items() if k != EXPECTED[name]}
         print(
             f"  {name:13} c={conns:<4} {result.rps:9.0f} req/s  p50 {result.p50_ms:7.2f} ms"
-            f"  p99 {result.p99_ms:7.2f} ms" + (f"  UNEXPECTED {odd}" if odd else ""),
+            f"  p99 {result.p99_ms:7.2f} ms  CPU server {used.groups['servers']:.0f}% "
+            f"wrk {used.groups['wrk']:.0f}% other {used.other:.0f}%"
+            + (f"  UNEXPECTED {odd}" if odd else ""),
             flush=True,
         )
         return result
@@ -97,6 +98,7 @@ class Bench:
         argv = uvicorn_argv("bench.floors:app", port, self.opts.workers)
         print("floors (Starlette on uvicorn)", flush=True)
         with Server(argv, env, self.work, self.work / "floors.log", port).start("/bare") as srv:
+            self._watch(srv)
             for conns in self.opts.connections:
                 self.load("bare", srv.url, "bare", [], conns)
                 self.load("sqlite_write", srv.url, "write", [], conns)
@@ -111,18 +113,18 @@ class Bench:
         )
 
     def _key(self, env: dict[str, str]) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "otpgate", "keys", "create", "--environment", "production",
-             "--tenant", "bench"],
-            env=env, cwd=self.work, capture_output=True, text=True, check=True, timeout=120,
-        )  # fmt: skip
-        return done.stdout.strip().splitlines()[-1]
+        return create_key(env, self.work)
 
     def _serve(self, env: dict[str, str], name: str) -> Server:
         port = free_port()
-        argv = [sys.executable, "-m", "otpgate", "serve", "--port", str(port),
-                "--workers", str(self.opts.workers)]  # fmt: skip
-        return Server(argv, env, self.work, self.work / f"{name}.log", port).start("/readyz")
+        argv = serve_argv(port, self.opts.workers)
+        srv = Server(argv, env, self.work, self.work / f"{name}.log", port).start("/readyz")
+        self._watch(srv)
+        return srv
+
+    def _watch(self, srv: Server) -> None:
+        """CPU use of this server's process group (uvicorn's supervisor and workers)."""
+        self.watch.server_pgids = {srv.proc.pid} if srv.proc is not None else set()
 
     def otpgate(self) -> None:
         db, secret = self.work / "otpgate.db", secrets.token_bytes(32)
@@ -131,13 +133,13 @@ class Bench:
         tenant = tenant_id_of(str(db), "bench")
         t0 = time.monotonic()
         common = {"tenant_id": tenant, "secret": secret, "max_attempts": 100, "ttl": 3600}
-        wrong = _write_pool(
+        wrong = write_pool(
             self.work / "wrong.txt",
             seed(str(db), count=self.opts.wrong_pool, prefix="wrong", **common),
             wrong=True,
         )
         right = {
-            c: _write_pool(
+            c: write_pool(
                 self.work / f"right-{c}.txt",
                 seed(str(db), count=self.opts.right_pool, prefix=f"right{c}", **common),
                 wrong=False,
@@ -167,7 +169,7 @@ class Bench:
             "ttl": 3600,
         }
         conns, t = self.opts.connections[0], str(self.opts.threads)
-        small = _write_pool(
+        small = write_pool(
             self.work / "scale-small.txt", seed(str(db), count=1000, prefix="s", **common), True
         )
         print(f"scale: verify (wrong code) at c={conns}, 1,000 sessions", flush=True)
@@ -175,7 +177,7 @@ class Bench:
             self.load("verify_wrong", srv.url, "verify", [key, str(small), t], conns, "1,000")
         t0 = time.monotonic()
         seed(str(db), count=self.opts.scale - 2000, prefix="bulk", want_codes=False, **common)
-        large = _write_pool(
+        large = write_pool(
             self.work / "scale-large.txt", seed(str(db), count=1000, prefix="l", **common), True
         )
         print(
@@ -189,6 +191,14 @@ class Bench:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument(
+        "--stages",
+        nargs="+",
+        default=list(STAGES),
+        choices=list(STAGES),
+        help="sqlite: floors + otpgate on SQLite; scaleout: PostgreSQL + Redis, 1 vs 2 "
+        "processes; growth: 1,000 vs --scale sessions",
+    )
     p.add_argument("--duration", type=int, default=10, help="seconds per flow and level")
     p.add_argument("--connections", type=int, nargs="+", default=[32, 128])
     p.add_argument("--workers", type=int, default=2, help="uvicorn workers for every server")
@@ -196,26 +206,50 @@ def main() -> None:
     p.add_argument("--right-pool", type=int, default=60_000, help="evaluations per level")
     p.add_argument("--wrong-pool", type=int, default=4_000)
     p.add_argument("--scale", type=int, default=1_000_000, help="0 skips the growth check")
+    p.add_argument("--scaleout-connections", type=int, default=64, help="in all, both wrks")
+    p.add_argument("--scaleout-rounds", type=int, default=3, help="1 vs 2 processes, repeated")
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     p.add_argument("--flows", nargs="+", default=list(EXPECTED), choices=list(EXPECTED))
     p.add_argument("--no-write", action="store_true", help="print only; leave the docs alone")
     opts = p.parse_args()
+    if opts.duration < 1 or opts.duration > 600:
+        p.error("--duration must be 1..600 seconds")
+    if "growth" not in opts.stages:
+        opts.scale = 0
     command = "make bench"
     if len(sys.argv) > 1:
         command = "python bench/run.py " + " ".join(sys.argv[1:])
+    # A plain `kill` unwinds like Ctrl-C, so every server, database and Redis key goes too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    when = report.now()
     with tempfile.TemporaryDirectory(prefix="otpgate-bench-") as tmp:
         bench = Bench(opts, Path(tmp))
-        if {"bare", "sqlite_write"} & set(opts.flows):
-            bench.floors()
-        if set(opts.flows) - {"bare", "sqlite_write"}:
-            bench.otpgate()
+        if "sqlite" in opts.stages:
+            if {"bare", "sqlite_write"} & set(opts.flows):
+                bench.floors()
+            if set(opts.flows) - {"bare", "sqlite_write"}:
+                bench.otpgate()
+        out = ScaleOut(opts, Path(tmp))
+        if "scaleout" in opts.stages:
+            out.run()
         bench.scale()
-    table = report.render(bench.results, bench.growth, opts, command)
-    print(table)
+    tables = {}
+    if bench.results or bench.growth:
+        tables["results"] = report.render(
+            bench.results, bench.used, bench.growth, opts, command, when
+        )
+    if out.samples:
+        tables["scaleout"] = scaleout.render(out, opts, command, when)
+    for table in tables.values():
+        print(table)
     if not opts.no_write:
-        report.write(opts.out, table)
-        flat = {k: {str(c): asdict(r) for c, r in v.items()} for k, v in bench.results.items()}
+        for marker, table in tables.items():
+            report.write(opts.out, table, marker)
+        flat: dict[str, object] = {
+            k: {str(c): asdict(r) for c, r in v.items()} for k, v in bench.results.items()
+        }
         flat["growth"] = {k: asdict(r) for k, r in bench.growth.items()}
+        flat["scaleout"] = [asdict(s) for s in out.samples]
         (ROOT / "var").mkdir(exist_ok=True)
         (ROOT / "var" / "bench.json").write_text(json.dumps(flat, indent=2))
         print(f"wrote {opts.out}")

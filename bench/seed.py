@@ -1,10 +1,11 @@
-"""Seed pending evaluations straight into otpgate's SQLite database, fast.
+"""Seed pending evaluations straight into otpgate's database (SQLite or PostgreSQL), fast.
 
 Each seeded evaluation looks exactly like one ``POST /api/evaluation`` leaves
 behind (evaluation row, verification session, delivery enrichment), so PATCH and
 GET treat it as any other. The rows are written with plain ``sqlite3``
 ``executemany`` using the column lists of ``otpgate.storage.tables``; codes are
 derived with otpgate's own ``Keyring`` so the bench knows the right code.
+PostgreSQL gets the same rows through ``COPY`` (psycopg, from the dev extra).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Table
@@ -117,6 +119,16 @@ def _rows(
         yield session, evaluation, enrichment, code
 
 
+def write_pool(path: Path, rows: list[Seeded], wrong: bool) -> Path:
+    """One "eval_id code" line per evaluation (the Lua scripts read it); wrong: code + 1."""
+    lines = []
+    for r in rows:
+        code = f"{(int(r.code) + 1) % 10**6:06d}" if wrong else r.code
+        lines.append(f"{r.eval_id} {code}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def tenant_id_of(db_path: str, name: str) -> str:
     with sqlite3.connect(db_path) as conn:
         row = conn.execute("SELECT id FROM tenants WHERE name = ?", (name,)).fetchone()
@@ -168,3 +180,37 @@ def seed(
     finally:
         conn.close()
     return out
+
+
+def tenant_id_postgres(dsn: str, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("SELECT id FROM tenants WHERE name = %s", (name,)).fetchone()
+    if row is None:
+        raise SystemExit(f"no tenant {name!r} in {dsn}")
+    return str(row[0])
+
+
+def seed_postgres(
+    dsn: str,
+    *,
+    tenant_id: str,
+    secret: bytes,
+    count: int,
+    max_attempts: int,
+    ttl: float,
+    prefix: str,
+) -> list[Seeded]:
+    """``seed`` for PostgreSQL: the same rows, one ``COPY`` per table, one transaction."""
+    import psycopg
+
+    keyring = Keyring({KEY_ID: secret}, current=KEY_ID)
+    rows = list(_rows(tenant_id, keyring, count, max_attempts, ttl, prefix, True))
+    with psycopg.connect(dsn) as conn, conn.cursor() as cur:
+        for i, table in enumerate((sessions, evaluations, enrichments)):
+            _sql, cols = _insert_sql(table)
+            with cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row([row[i][c] for c in cols])
+    return [Seeded(r[1]["id"], r[3]) for r in rows]

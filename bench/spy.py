@@ -20,8 +20,8 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "src")]
 sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
 
 from bench.procs import ROOT, wrk  # noqa: E402
-from bench.run import Bench, _write_pool  # noqa: E402
-from bench.seed import seed, tenant_id_of  # noqa: E402
+from bench.run import Bench  # noqa: E402
+from bench.seed import seed, tenant_id_of, write_pool  # noqa: E402
 
 _VENV_SPY = Path(sys.executable).with_name("py-spy")
 PY_SPY = str(_VENV_SPY) if _VENV_SPY.exists() else "py-spy"
@@ -66,7 +66,7 @@ def main() -> None:
         key = bench._key(env)
         common = {"tenant_id": tenant_id_of(str(db), "bench"), "secret": secret}
         rows = seed(str(db), count=30_000, prefix="p", max_attempts=100, ttl=3600, **common)
-        pool = _write_pool(Path(tmp) / "pool.txt", rows, wrong=args.flow != "verify_right")
+        pool = write_pool(Path(tmp) / "pool.txt", rows, wrong=args.flow != "verify_right")
         with bench._serve(env, "profile") as srv:
             assert srv.proc is not None
             spy = subprocess.Popen(
