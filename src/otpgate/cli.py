@@ -12,6 +12,7 @@ import typer
 import uvicorn
 
 from otpgate.cli_sponsors import beneficiaries_app, sponsors_app
+from otpgate.cli_tenants import tenants_app
 from otpgate.core.model import Environment
 from otpgate.settings import Settings
 from otpgate.storage import migrate
@@ -30,6 +31,7 @@ providers_app = typer.Typer(help="Delivery providers.", no_args_is_help=True)
 app.add_typer(providers_app, name="providers")
 app.add_typer(sponsors_app, name="sponsors")
 app.add_typer(beneficiaries_app, name="beneficiaries")
+app.add_typer(tenants_app, name="tenants")
 
 SANDBOX_KEY_FILE = Path("var/sandbox-key.txt")
 

@@ -97,6 +97,42 @@ class AccountStore:
         assert tenant is not None
         return tenant
 
+    async def update_tenant(
+        self, name: str, *, brand: str | None = None, default_locale: str | None = None
+    ) -> Tenant:
+        """Set a tenant's brand and default message locale (``""`` clears one).
+
+        Running servers see the change once their key and tenant caches expire (a minute).
+        """
+        tenant = await self.ensure_tenant(name)
+        values: dict[str, str | None] = {}
+        if brand is not None:
+            values["brand"] = brand or None
+        if default_locale is not None:
+            values["default_locale"] = default_locale or None
+        if values:
+            async with self.engine.begin() as conn:
+                await conn.execute(update(tenants).where(tenants.c.id == tenant.id).values(values))
+                await conn.execute(
+                    insert(audit_events).values(
+                        tenant_id=tenant.id,
+                        subject_type="tenant",
+                        subject_id=tenant.id,
+                        action="updated",
+                        detail={"fields": sorted(values)},
+                        created_at=time.time(),
+                    )
+                )
+            self._cache.clear()
+        updated = await self.tenant_by_name(name)
+        assert updated is not None
+        return updated
+
+    async def list_tenants(self) -> list[Tenant]:
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(select(tenants).order_by(tenants.c.name))).all()
+        return [Tenant(r.id, r.name, r.brand, r.default_locale) for r in rows]
+
     async def tenant_by_name(self, name: str) -> Tenant | None:
         async with self.engine.connect() as conn:
             row = (await conn.execute(select(tenants).where(tenants.c.name == name))).first()
