@@ -248,7 +248,6 @@ class EvaluationService:
 
     async def _resume(self, ev: Evaluation) -> PatchResult:
         wf = self.workflow(ev.workflow)
-        now = self.clock.now()
         if self._awaiting_code(ev) and ev.session_id:
             await self.otp.cancel(ev.tenant_id, ev.session_id)
             return PatchResult(
@@ -257,7 +256,6 @@ class EvaluationService:
         if self._awaiting_details(ev):
             closed = await self._close(ev, PII_SKIPPED)
             return PatchResult(PatchKind.RESUMED, await self._view(closed))
-        del now
         raise Conflict("the evaluation is closed; start a new one")
 
     async def _details(self, ev: Evaluation, details: dict[str, Any]) -> PatchResult:
