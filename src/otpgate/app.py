@@ -97,7 +97,7 @@ def _mount_operations(app: FastAPI) -> None:
         }
         # Optional parts (Redis) report here but do not make the process unready:
         # the limiter falls back to the database while Redis is away.
-        for name, check in services.extras.get("ready_checks", {}).items():
+        for name, check in services.ready_checks.items():
             try:
                 body[name] = "ok" if await check() else "error"
             except Exception as exc:

@@ -18,7 +18,6 @@ from otpgate.settings import Settings
 from otpgate.storage import migrate
 from otpgate.storage.accounts import AccountStore, IssuedKey
 from otpgate.storage.db import create_engine
-from otpgate.storage.outbox import OutboxStore
 
 app = typer.Typer(
     help="otpgate: self-hosted one-time-passcode verification.",
@@ -144,14 +143,17 @@ def outbox(
     settings = Settings()
 
     async def run() -> list[str]:
-        engine = create_engine(settings.database_url, pool_size=0)
-        try:
-            from otpgate.api.admin.routes import normalise_destination
+        from otpgate.api.admin.routes import normalise_destination
+        from otpgate.storage.uow import SqlUnitOfWorkFactory
+        from otpgate.wiring import open_database
 
-            dest = normalise_destination(destination) if destination else None
-            messages = await OutboxStore(engine).list(None, dest, limit)
+        dest = normalise_destination(destination) if destination else None
+        database = await open_database(settings)
+        try:
+            async with SqlUnitOfWorkFactory(database).reading() as uow:
+                messages = await uow.outbox.list(None, dest, limit)
         finally:
-            await engine.dispose()
+            await database.close()
         return [
             f"{dt.datetime.fromtimestamp(m.created_at, dt.UTC).isoformat(timespec='seconds')}  "
             f"{m.channel:5}  {m.destination}  {m.body}"

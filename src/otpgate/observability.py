@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from otpgate.core.model import AuditEvent, DeliveryResult
+from otpgate.core.session import VerificationSession
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _PHONE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
@@ -143,23 +146,19 @@ _VERIFY_OUTCOMES = {
 }
 
 
-class MeteredAudit:
-    """Passes audit events on, counting sends and verification outcomes as they go by."""
-
-    def __init__(self, inner: Any, metrics: Metrics) -> None:
-        self.inner = inner
-        self.metrics = metrics
-
-    async def record(self, event: Any) -> None:
+def count_committed(
+    metrics: Metrics,
+    events: Sequence[AuditEvent],
+    deliveries: Sequence[tuple[VerificationSession, DeliveryResult]],
+) -> None:
+    """Count what a unit of work committed: verification outcomes and deliveries."""
+    for event in events:
         outcome = _VERIFY_OUTCOMES.get(event.action)
         if outcome is not None:
-            self.metrics.verifications.labels(outcome).inc()
-        await self.inner.record(event)
-
-    async def record_delivery(self, session: Any, result: Any, at: float) -> None:
+            metrics.verifications.labels(outcome).inc()
+    for session, result in deliveries:
         label = "ok" if result.ok else "failed"
-        self.metrics.sends.labels(str(session.channel), label).inc()
-        self.metrics.deliveries.labels(result.provider, label).inc()
+        metrics.sends.labels(str(session.channel), label).inc()
+        metrics.deliveries.labels(result.provider, label).inc()
         if result.attempts > 1:
-            self.metrics.delivery_retries.labels(result.provider).inc(result.attempts - 1)
-        await self.inner.record_delivery(session, result, at)
+            metrics.delivery_retries.labels(result.provider).inc(result.attempts - 1)

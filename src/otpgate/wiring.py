@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from otpgate.audit import (
-    AuditedChallenges,
-    AuditedDirectory,
-    AuditedEvaluations,
-    AuditedTransactions,
-)
 from otpgate.core.clock import Clock, SystemClock
 from otpgate.core.codes import Keyring
 from otpgate.core.model import Channel
-from otpgate.core.ports import AuditLog, Limiter
 from otpgate.core.ports import Courier as CourierPort
+from otpgate.core.ports import Limiter, NoLimiter
 from otpgate.core.service import OtpService
+from otpgate.core.uow import UnitOfWorkFactory
 from otpgate.delivery.base import Provider
 from otpgate.delivery.catalog import load_book
 from otpgate.delivery.console import ConsoleProvider
@@ -30,51 +25,25 @@ from otpgate.delivery.outbox import OutboxProvider
 from otpgate.delivery.registry import build_routes
 from otpgate.delivery.templates import Renderer
 from otpgate.gateway.service import GatewayService
-from otpgate.observability import MeteredAudit, Metrics
+from otpgate.observability import Metrics, count_committed
 from otpgate.settings import Settings
 from otpgate.sponsors.model import SponsorPolicy
 from otpgate.sponsors.service import SponsorService
 from otpgate.sponsors.tokens import AccessTokens
 from otpgate.storage.accounts import AccountStore, SecretStore
 from otpgate.storage.clients import ClientDirectory
-from otpgate.storage.db import create_engine
-from otpgate.storage.evaluations import SqlEvaluationStore
-from otpgate.storage.fallback import FallbackLimiter
-from otpgate.storage.gateway import SqlTransactionStore
-from otpgate.storage.idempotency import IdempotencyStore
-from otpgate.storage.lease import ReleasingCourier
-from otpgate.storage.limiter import SqlLimiter
-from otpgate.storage.outbox import OutboxStore
+from otpgate.storage.database import Database, PostgresDatabase, SqliteDatabase
+from otpgate.storage.db import create_engine, is_sqlite, sqlite_path
+from otpgate.storage.fallback import RedisFirst
+from otpgate.storage.outbox import OutboxMessage
 from otpgate.storage.purge import Purger, PurgeSchedule
 from otpgate.storage.redis_limiter import RedisLimiter, connect
-from otpgate.storage.sessions import SqlSessionStore
-from otpgate.storage.sponsors import SqlChallengeStore, SqlSponsorDirectory
+from otpgate.storage.uow import SqlUnitOfWorkFactory
 from otpgate.workflows.definitions import load_catalog
 from otpgate.workflows.evaluation import EvaluationService
 
-
-@dataclass
-class Services:
-    settings: Settings
-    engine: AsyncEngine
-    clock: Clock
-    metrics: Metrics
-    accounts: AccountStore
-    outbox: OutboxStore
-    idempotency: IdempotencyStore
-    sessions: SqlSessionStore
-    limiter: Limiter
-    otp: OtpService
-    evaluations: EvaluationService
-    gateway: GatewayService
-    sponsors: SponsorService
-    oauth: SponsorOAuth
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    async def close(self) -> None:
-        for closer in self.extras.get("closers", []):
-            await closer()
-        await self.engine.dispose()
+Closer = Callable[[], Awaitable[None]]
+ReadyCheck = Callable[[], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -85,28 +54,38 @@ class SponsorOAuth:
     tokens: AccessTokens
 
 
-def build_sponsors(
-    settings: Settings,
-    engine: AsyncEngine,
-    otp: OtpService,
-    limiter: Limiter,
-    clock: Clock,
-    audit: AuditLog,
-) -> SponsorService:
-    return SponsorService(
-        otp=otp,
-        directory=AuditedDirectory(SqlSponsorDirectory(engine), audit, clock),
-        challenges=AuditedChallenges(SqlChallengeStore(engine), audit, clock),
-        limiter=limiter,
-        clock=clock,
-        policy=SponsorPolicy(
-            otp_ttl_seconds=settings.sponsor_otp_ttl_seconds,
-            max_attempts=settings.sponsor_otp_max_attempts,
-            token_ttl_seconds=settings.sponsor_token_ttl_seconds,
-            sends_per_hour=settings.sponsor_sends_per_hour,
-            client_requests_per_minute=settings.sponsor_client_requests_per_minute,
-        ),
-    )
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    database: Database
+    uow: SqlUnitOfWorkFactory
+    clock: Clock
+    metrics: Metrics
+    accounts: AccountStore
+    limiter: Limiter
+    otp: OtpService
+    evaluations: EvaluationService
+    gateway: GatewayService
+    sponsors: SponsorService
+    oauth: SponsorOAuth
+    ready_checks: dict[str, ReadyCheck] = field(default_factory=dict)
+    closers: list[Closer] = field(default_factory=list)
+    demo: object | None = None
+    """The demo page's account, made on its first use (``web/demo.py``)."""
+
+    async def outbox(
+        self, tenant_id: str | None, destination: str | None = None, limit: int = 50
+    ) -> list[OutboxMessage]:
+        """Outbox messages, newest first (``/v1/outbox`` and the CLI)."""
+        async with self.uow.reading() as uow:
+            return await uow.outbox.list(tenant_id, destination, limit)
+
+    async def close(self) -> None:
+        for closer in self.closers:
+            await closer()
+        await self.database.close()
+        await self.engine.dispose()
 
 
 def _secret_bytes(raw: str) -> bytes:
@@ -128,26 +107,39 @@ async def build_keyring(settings: Settings, secrets: SecretStore) -> Keyring:
     return Keyring({"db1": await secrets.get_or_create("code_secret_v1")}, current="db1")
 
 
-def build_providers(settings: Settings, outbox: OutboxStore) -> dict[Channel, list[Provider]]:
+def build_providers(settings: Settings, uow: UnitOfWorkFactory) -> dict[Channel, list[Provider]]:
     """Ordered providers per channel; raises ``ConfigurationError`` naming what is missing."""
-    builtin: dict[str, Provider] = {"outbox": OutboxProvider(outbox), "console": ConsoleProvider()}
+    builtin: dict[str, Provider] = {"outbox": OutboxProvider(uow), "console": ConsoleProvider()}
     return build_routes(settings, builtin.__getitem__)
 
 
-def build_limiter(settings: Settings, engine: AsyncEngine, extras: dict[str, Any]) -> Limiter:
-    """The database limiter; with ``OTPGATE_REDIS_URL``, Redis first and the database as
-    the fallback while Redis is unreachable (see ``storage/fallback.py``)."""
-    database = SqlLimiter(engine)
+async def open_database(settings: Settings) -> Database:
+    if is_sqlite(settings.database_url):
+        return SqliteDatabase(sqlite_path(settings.database_url))
+    db = PostgresDatabase(
+        settings.database_url,
+        min_size=1,
+        max_size=settings.database_pool_size + settings.database_max_overflow,
+    )
+    await db.open()
+    return db
+
+
+def build_limiter(
+    settings: Settings, services_closers: list[Closer], ready: dict[str, ReadyCheck]
+) -> Limiter:
+    """No outside limiter (every count in the database), or Redis first with the database
+    as the fallback while Redis is unreachable (see ``storage/fallback.py``)."""
     if not settings.redis_url:
-        return database
+        return NoLimiter()
     redis = RedisLimiter(connect(settings.redis_url), prefix=settings.redis_key_prefix)
-    extras.setdefault("closers", []).append(redis.close)
-    extras.setdefault("ready_checks", {})["redis"] = redis.ping
-    return FallbackLimiter(redis, database, retry_seconds=settings.redis_retry_seconds)
+    services_closers.append(redis.close)
+    ready["redis"] = redis.ping
+    return RedisFirst(redis, retry_seconds=settings.redis_retry_seconds)
 
 
 def start_housekeeping(
-    settings: Settings, engine: AsyncEngine, clock: Clock, extras: dict[str, Any]
+    settings: Settings, engine: AsyncEngine, clock: Clock, closers: list[Closer]
 ) -> None:
     if settings.purge_interval_seconds <= 0:
         return
@@ -158,16 +150,16 @@ def start_housekeeping(
         older_than=settings.retention_seconds,
     )
     schedule.start()
-    extras.setdefault("closers", []).insert(0, schedule.stop)
+    closers.insert(0, schedule.stop)
 
 
-CourierFactory = Callable[[Settings, OutboxStore, Metrics], CourierPort]
+CourierFactory = Callable[[Settings, UnitOfWorkFactory, Metrics], CourierPort]
 
 
-def default_courier(settings: Settings, outbox: OutboxStore, metrics: Metrics) -> CourierPort:
+def default_courier(settings: Settings, uow: UnitOfWorkFactory, metrics: Metrics) -> CourierPort:
     return Courier(
-        sandbox=OutboxProvider(outbox),
-        production=build_providers(settings, outbox),
+        sandbox=OutboxProvider(uow),
+        production=build_providers(settings, uow),
         renderer=Renderer(
             load_book(settings.templates_file),
             default_brand=settings.brand,
@@ -179,7 +171,6 @@ def default_courier(settings: Settings, outbox: OutboxStore, metrics: Metrics) -
             budget_seconds=settings.delivery_retry_budget_seconds,
             timeout_seconds=2 * settings.delivery_timeout_seconds,
         ),
-        accounts=AccountStore(outbox.engine, cache_seconds=0).tenant_by_id,
     )
 
 
@@ -196,52 +187,53 @@ async def build_services(
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
     )
-    extras: dict[str, Any] = {}
     metrics = metrics or Metrics()
+    database = await open_database(settings)
+    uow = SqlUnitOfWorkFactory(database, on_commit=partial(count_committed, metrics))
+    closers: list[Closer] = []
+    ready: dict[str, ReadyCheck] = {}
     accounts = AccountStore(engine, cache_seconds=settings.key_cache_seconds)
-    outbox = OutboxStore(engine)
-    sessions = SqlSessionStore(engine)
-    limiter = build_limiter(settings, engine, extras)
+    limiter = build_limiter(settings, closers, ready)
     keyring = await build_keyring(settings, SecretStore(engine))
-    courier = (courier_factory or default_courier)(settings, outbox, metrics)
-    metered = MeteredAudit(sessions, metrics)
+    courier = (courier_factory or default_courier)(settings, uow, metrics)
+    if isinstance(courier, Courier):
+        courier.accounts = AccountStore(engine, cache_seconds=0).tenant_by_id
+        closers.append(courier.aclose)
     otp = OtpService(
-        store=sessions,
+        uow=uow,
         limiter=limiter,
-        courier=ReleasingCourier(courier),
+        courier=courier,
         keyring=keyring,
         clock=clock,
         policy=settings.policy(),
-        audit=metered,
-        deliveries=metered,
     )
-    evaluations = EvaluationService(
-        otp=otp,
-        store=AuditedEvaluations(SqlEvaluationStore(engine), metered, clock),
-        workflows=load_catalog(settings.workflows_file),
-        clock=clock,
-    )
-    start_housekeeping(settings, engine, clock, extras)
-    if isinstance(courier, Courier):
-        extras.setdefault("closers", []).append(courier.aclose)
+    start_housekeeping(settings, engine, clock, closers)
     return Services(
         settings=settings,
         engine=engine,
+        database=database,
+        uow=uow,
         clock=clock,
         metrics=metrics,
         accounts=accounts,
-        outbox=outbox,
-        idempotency=IdempotencyStore(engine),
-        sessions=sessions,
         limiter=limiter,
         otp=otp,
-        evaluations=evaluations,
-        gateway=GatewayService(
-            otp=otp,
-            store=AuditedTransactions(SqlTransactionStore(engine), metered, clock),
-            clock=clock,
+        evaluations=EvaluationService(
+            otp=otp, uow=uow, workflows=load_catalog(settings.workflows_file), clock=clock
         ),
-        sponsors=build_sponsors(settings, engine, otp, limiter, clock, metered),
+        gateway=GatewayService(otp=otp, uow=uow, clock=clock),
+        sponsors=SponsorService(
+            otp=otp,
+            uow=uow,
+            clock=clock,
+            policy=SponsorPolicy(
+                otp_ttl_seconds=settings.sponsor_otp_ttl_seconds,
+                max_attempts=settings.sponsor_otp_max_attempts,
+                token_ttl_seconds=settings.sponsor_token_ttl_seconds,
+                sends_per_hour=settings.sponsor_sends_per_hour,
+                client_requests_per_minute=settings.sponsor_client_requests_per_minute,
+            ),
+        ),
         oauth=SponsorOAuth(
             clients=ClientDirectory(accounts),
             tokens=AccessTokens(
@@ -250,5 +242,6 @@ async def build_services(
                 settings.oauth_access_token_ttl_seconds,
             ),
         ),
-        extras=extras,
+        ready_checks=ready,
+        closers=closers,
     )

@@ -1,8 +1,24 @@
-"""The verification use-cases: ``start``, ``resend``, ``verify`` and ``cancel``.
+"""The verification use-cases: open a session, deliver its code, verify, cancel.
 
-Attempt counting follows one rule: raise the counter *before* comparing the
-code, in one atomic store statement, and consume a session with a conditional
-transition. No interleaving of requests can then evaluate more than
+Every step takes the caller's unit of work (``core/uow.py``), so that a flow (the
+evaluation API, the gateway, the sponsor API) makes its own changes and the core's in
+one transaction. A send is three phases:
+
+1. before the unit of work: :meth:`OtpService.precount` counts the send in the outside
+   limiter (Redis), if there is one;
+2. inside it: :meth:`OtpService.open` (or :meth:`OtpService.redeliver`) checks the
+   lockout, counts the send in the database when Redis did not, creates the session and
+   builds a :class:`Dispatch`. A sandbox (outbox) message is kept in this same
+   transaction, so the whole send is one unit of work;
+3. after COMMIT: :meth:`OtpService.send` hands a real message to its provider, and a
+   second short unit of work records the outcome (:meth:`OtpService.record`).
+
+A crash between 2 and 3 leaves a pending session whose code was never sent: the user
+asks for a resend, or the caller resumes without OTP; nothing is stuck.
+
+Attempt counting follows one rule: raise the counter *before* comparing the code, in
+one atomic statement that returns the session as it now stands, and consume a session
+with a conditional transition. No interleaving of requests can then evaluate more than
 ``max_attempts`` guesses or see the success transition twice.
 """
 
@@ -10,7 +26,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from otpgate.core import sandbox
 from otpgate.core.clock import Clock
@@ -24,9 +40,11 @@ from otpgate.core.model import (
     Environment,
     OutgoingMessage,
     Policy,
+    RateDecision,
 )
-from otpgate.core.ports import AuditLog, Courier, DeliveryLog, Limiter, SessionStore
+from otpgate.core.ports import Courier, Limiter
 from otpgate.core.session import SessionState, VerificationSession
+from otpgate.core.uow import UnitOfWork, UnitOfWorkFactory
 
 SANDBOX_PROVIDER = "outbox"
 
@@ -55,6 +73,29 @@ class StartRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class Precount:
+    """What the outside limiter said before the unit of work opened (``None``: count inside)."""
+
+    send: RateDecision | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatch:
+    """A code on its way: delivered already (``result``, the outbox) or after COMMIT."""
+
+    session: VerificationSession
+    message: OutgoingMessage | None
+    result: DeliveryResult | None = None
+    first: bool = True
+    """The session's first delivery (a failed one leaves it ``undelivered``)."""
+
+    @property
+    def pending(self) -> bool:
+        """A provider must still carry it, after the unit of work commits."""
+        return self.result is None
+
+
+@dataclass(frozen=True, slots=True)
 class SendResult:
     session: VerificationSession
     delivery: DeliveryResult
@@ -78,35 +119,44 @@ class OtpService:
     def __init__(
         self,
         *,
-        store: SessionStore,
+        uow: UnitOfWorkFactory,
         limiter: Limiter,
         courier: Courier,
         keyring: Keyring,
         clock: Clock,
         policy: Policy,
-        audit: AuditLog,
-        deliveries: DeliveryLog,
     ) -> None:
-        self.store = store
+        self.uow = uow
         self.limiter = limiter
         self.courier = courier
         self.keyring = keyring
         self.clock = clock
         self.policy = policy
-        self.audit = audit
-        self.deliveries = deliveries
 
-    # -- start / resend -------------------------------------------------
+    def destination_key(self, tenant_id: str, destination: Destination) -> str:
+        return f"{tenant_id}:{self.keyring.fingerprint(destination.value)}"
 
-    async def start(self, request: StartRequest) -> SendResult:
+    lockout_key = destination_key
+
+    # -- sends ----------------------------------------------------------
+
+    async def precount(self, destination_key: str, now: float) -> Precount:
+        """Phase 1, before the unit of work: the send counted in Redis, if configured."""
+        decision = await self.limiter.hit(
+            f"send:{destination_key}", self.policy.send_limit_per_minute, 60, now
+        )
+        return Precount(send=decision)
+
+    async def open(
+        self, uow: UnitOfWork, request: StartRequest, now: float, pre: Precount
+    ) -> Dispatch:
+        """Phase 2: a new session for ``request`` and its first delivery."""
         if not request.destination.fits(request.channel):
             raise InvalidInput(
                 "channel", f"channel {request.channel} needs a different destination"
             )
-        now = self.clock.now()
-        dest_key = f"{request.tenant_id}:{self.keyring.fingerprint(request.destination.value)}"
-        await self._check_lockout(dest_key, now)
-        await self._count_send(dest_key, now)
+        dest_key = self.destination_key(request.tenant_id, request.destination)
+        await self._admit_send(uow, dest_key, now, pre)
         session = VerificationSession(
             id=str(uuid.uuid4()),
             tenant_id=request.tenant_id,
@@ -122,98 +172,167 @@ class OtpService:
             expires_at=now + (request.ttl_seconds or self.policy.ttl_seconds),
             locale=request.locale,
         )
-        await self.store.create_session(session)
-        await self._audit(session, "session.started", now, {"channel": str(session.channel)})
-        delivery = await self._deliver(
-            session, now, request.brand, request.default_locale, request.message_template
+        await uow.sessions.create(session)
+        await self._audit(uow, session, "session.started", now, {"channel": str(session.channel)})
+        return await self._dispatch(
+            uow,
+            session,
+            now,
+            request.brand,
+            request.default_locale,
+            request.message_template,
         )
-        if not delivery.ok:
-            await self.store.transition(
-                session.id, SessionState.PENDING, SessionState.UNDELIVERED, now
-            )
-            session = session.moved(SessionState.UNDELIVERED, now)
-            await self._audit(session, "session.undelivered", now, {"error": delivery.error})
-        return SendResult(session=session, delivery=delivery)
 
-    async def resend(self, tenant_id: str, session_id: str, brand: str | None = None) -> SendResult:
-        session = await self.get(tenant_id, session_id)
-        now = self.clock.now()
+    async def redeliver(
+        self,
+        uow: UnitOfWork,
+        tenant_id: str,
+        session_id: str,
+        now: float,
+        pre: Precount,
+        brand: str | None = None,
+    ) -> Dispatch:
+        """Phase 2 of a resend: the *same* code again; neither TTL nor attempts change."""
+        session = await self.get(uow, tenant_id, session_id)
         state = session.effective_state(now)
         if state is SessionState.EXPIRED:
-            await self._expire(session, now)
+            await self.expire(uow, session, now)
         if state is not SessionState.PENDING:
             raise Conflict(f"the verification is {state}; a code can no longer be resent")
-        await self._check_lockout(session.destination_key, now)
-        await self._count_send(session.destination_key, now)
-        delivery = await self._deliver(session, now, brand)
-        await self._audit(session, "session.resent", now, {"delivered": delivery.ok})
-        return SendResult(session=await self.get(tenant_id, session_id), delivery=delivery)
+        await self._admit_send(uow, session.destination_key, now, pre)
+        await self._audit(uow, session, "session.resent", now, None)
+        return await self._dispatch(uow, session, now, brand, first=False)
+
+    async def send(self, dispatch: Dispatch) -> DeliveryResult:
+        """Phase 3, after COMMIT: a provider carries the message (network I/O)."""
+        if dispatch.result is not None:
+            return dispatch.result
+        assert dispatch.message is not None
+        return await self.courier.deliver(dispatch.message)
+
+    async def record(
+        self, uow: UnitOfWork, dispatch: Dispatch, result: DeliveryResult, now: float
+    ) -> VerificationSession:
+        """The delivery's outcome; a first delivery that failed leaves the session
+        ``undelivered``. Returns the session as it now stands."""
+        session = dispatch.session
+        await uow.sessions.count_send(session.id)
+        await uow.deliveries.record_delivery(session, result, now)
+        if result.ok or not dispatch.first:
+            return session
+        if await uow.sessions.transition(
+            session.id, SessionState.PENDING, SessionState.UNDELIVERED, now
+        ):
+            session = session.moved(SessionState.UNDELIVERED, now)
+            await self._audit(uow, session, "session.undelivered", now, {"error": result.error})
+        return session
+
+    async def start(self, request: StartRequest) -> SendResult:
+        """The three phases with units of work of its own (for flows with nothing else to
+        write, and for tests)."""
+        now = self.clock.now()
+        pre = await self.precount(self.destination_key(request.tenant_id, request.destination), now)
+        async with self.uow() as uow:
+            dispatch = await self.open(uow, request, now, pre)
+            if not dispatch.pending:
+                assert dispatch.result is not None
+                session = await self.record(uow, dispatch, dispatch.result, now)
+                await uow.commit()
+                return SendResult(session, dispatch.result)
+            await uow.commit()
+        result = await self.send(dispatch)
+        async with self.uow() as uow:
+            session = await self.record(uow, dispatch, result, self.clock.now())
+            await uow.commit()
+        return SendResult(session, result)
 
     # -- verify ---------------------------------------------------------
 
-    async def verify(self, tenant_id: str, session_id: str, code: str) -> VerifyResult:
-        session = await self.get(tenant_id, session_id)
-        if not is_well_formed(code, session.code_length):
-            raise InvalidInput("code", f"the code must be {session.code_length} digits")
-        now = self.clock.now()
-        limit = await self.limiter.hit(
-            f"verify:{session.id}", self.policy.verify_limit_per_minute, 60, now
+    async def precount_verify(self, subject: str, now: float) -> RateDecision | None:
+        """Before the unit of work: the verification counted in Redis, if configured.
+        ``subject`` names what is verified (an evaluation, a gateway token, an otp id)."""
+        return await self.limiter.hit(
+            f"verify:{subject}", self.policy.verify_limit_per_minute, 60, now
+        )
+
+    async def verify(
+        self,
+        uow: UnitOfWork,
+        tenant_id: str,
+        session_id: str,
+        code: str,
+        now: float,
+        *,
+        subject: str,
+        pre: RateDecision | None = None,
+    ) -> VerifyResult:
+        """Claim an attempt, then compare. A malformed code raises ``InvalidInput``: the
+        caller's unit of work then rolls back, so it costs no attempt."""
+        limit = pre or await uow.counters.hit(
+            f"verify:{subject}", self.policy.verify_limit_per_minute, 60, now
         )
         if not limit.allowed:
             raise RateLimited("too many verification attempts; slow down", limit.retry_after)
-        state = session.effective_state(now)
-        if state is SessionState.EXPIRED:
-            return VerifyResult(VerifyOutcome.EXPIRED, await self._expire(session, now))
-        if state is not SessionState.PENDING:
-            return VerifyResult(VerifyOutcome.CLOSED, session)
-
-        attempts = await self.store.claim_attempt(session.id, now)
-        if attempts is None:
-            return await self._closed_meanwhile(tenant_id, session_id, now)
-        if self._matches(session, code):
-            won = await self.store.transition(
-                session.id, SessionState.PENDING, SessionState.VERIFIED, now
+        claimed = await uow.sessions.claim_attempt(session_id, now)
+        if claimed is None or claimed.tenant_id != tenant_id:
+            return await self._not_claimed(uow, tenant_id, session_id, code, now)
+        if not is_well_formed(code, claimed.code_length):
+            raise InvalidInput("code", f"the code must be {claimed.code_length} digits")
+        if self._matches(claimed, code):
+            if not await uow.sessions.transition(
+                session_id, SessionState.PENDING, SessionState.VERIFIED, now
+            ):
+                return await self._not_claimed(uow, tenant_id, session_id, code, now)
+            verified = claimed.moved(SessionState.VERIFIED, now)
+            await self._audit(
+                uow, verified, "session.verified", now, {"attempts": claimed.attempts}
             )
-            if not won:
-                return await self._closed_meanwhile(tenant_id, session_id, now)
-            # The claim and the transition both succeeded, so the stored row is exactly this.
-            verified = replace(session, attempts=attempts).moved(SessionState.VERIFIED, now)
-            await self._audit(verified, "session.verified", now, {"attempts": attempts})
             return VerifyResult(VerifyOutcome.VERIFIED, verified)
-
-        if attempts >= session.max_attempts:
-            await self.store.transition(session.id, SessionState.PENDING, SessionState.FAILED, now)
-            await self.limiter.lock(
-                f"lock:{session.destination_key}", now + self.policy.lockout_seconds
+        if claimed.attempts >= claimed.max_attempts:
+            await uow.sessions.transition(
+                session_id, SessionState.PENDING, SessionState.FAILED, now
             )
-            failed = await self.get(tenant_id, session_id)
-            await self._audit(failed, "session.failed", now, {"attempts": attempts})
+            failed = claimed.moved(SessionState.FAILED, now)
+            await uow.counters.lock(
+                f"lock:{claimed.destination_key}", now + self.policy.lockout_seconds
+            )
+            await self._audit(uow, failed, "session.failed", now, {"attempts": claimed.attempts})
             return VerifyResult(VerifyOutcome.MAX_ATTEMPTS, failed)
-        # The atomic claim returned the new count of this still-pending session.
-        current = replace(session, attempts=attempts)
-        await self._audit(current, "session.attempt_failed", now, {"attempts": attempts})
-        return VerifyResult(VerifyOutcome.INVALID, current)
+        await self._audit(
+            uow, claimed, "session.attempt_failed", now, {"attempts": claimed.attempts}
+        )
+        return VerifyResult(VerifyOutcome.INVALID, claimed)
 
-    async def cancel(self, tenant_id: str, session_id: str) -> VerificationSession:
+    async def cancel(
+        self, uow: UnitOfWork, tenant_id: str, session_id: str, now: float
+    ) -> VerificationSession:
         """Kill the code of a pending session (the evaluation API's ``resume``)."""
-        session = await self.get(tenant_id, session_id)
-        now = self.clock.now()
+        session = await self.get(uow, tenant_id, session_id)
         if session.effective_state(now) is SessionState.EXPIRED:
-            return await self._expire(session, now)
-        if await self.store.transition(
+            return await self.expire(uow, session, now)
+        if await uow.sessions.transition(
             session.id, SessionState.PENDING, SessionState.CANCELLED, now
         ):
-            await self._audit(session, "session.cancelled", now, None)
-        return await self.get(tenant_id, session_id)
+            await self._audit(uow, session, "session.cancelled", now, None)
+            return session.moved(SessionState.CANCELLED, now)
+        return await self.get(uow, tenant_id, session_id)
 
-    async def get(self, tenant_id: str, session_id: str) -> VerificationSession:
-        session = await self.store.get_session(tenant_id, session_id)
+    async def get(self, uow: UnitOfWork, tenant_id: str, session_id: str) -> VerificationSession:
+        session = await uow.sessions.get(tenant_id, session_id)
         if session is None:
             raise NotFound("no such verification")
         return session
 
-    def lockout_key(self, tenant_id: str, destination: Destination) -> str:
-        return f"{tenant_id}:{self.keyring.fingerprint(destination.value)}"
+    async def expire(
+        self, uow: UnitOfWork, session: VerificationSession, now: float
+    ) -> VerificationSession:
+        """Record that a pending session ran past its TTL."""
+        if await uow.sessions.transition(
+            session.id, SessionState.PENDING, SessionState.EXPIRED, now
+        ):
+            await self._audit(uow, session, "session.expired", now, None)
+            return session.moved(SessionState.EXPIRED, now)
+        return await self.get(uow, session.tenant_id, session.id)
 
     # -- helpers --------------------------------------------------------
 
@@ -222,86 +341,87 @@ class OtpService:
             return sandbox.code_accepted(code)
         return self.keyring.matches(session.key_id, session.id, session.nonce, code)
 
-    async def _check_lockout(self, dest_key: str, now: float) -> None:
-        until = await self.limiter.locked_until(f"lock:{dest_key}", now)
+    async def _admit_send(self, uow: UnitOfWork, dest_key: str, now: float, pre: Precount) -> None:
+        until = await uow.counters.locked_until(f"lock:{dest_key}", now)
         if until is not None:
             raise DestinationLocked(
                 "too many failed attempts for this destination; try again later",
                 int(until - now + 0.999),
             )
-
-    async def _count_send(self, dest_key: str, now: float) -> None:
-        decision = await self.limiter.hit(
+        decision = pre.send or await uow.counters.hit(
             f"send:{dest_key}", self.policy.send_limit_per_minute, 60, now
         )
         if not decision.allowed:
             raise RateLimited("too many codes sent to this destination", decision.retry_after)
 
-    async def _deliver(
+    async def _dispatch(
         self,
+        uow: UnitOfWork,
         session: VerificationSession,
         now: float,
         brand: str | None,
         default_locale: str | None = None,
         message_template: str | None = None,
-    ) -> DeliveryResult:
+        *,
+        first: bool = True,
+    ) -> Dispatch:
         if session.environment is Environment.SANDBOX and sandbox.delivery_must_fail(
             session.destination
         ):
-            result = DeliveryResult(
+            failed = DeliveryResult(
                 ok=False,
                 provider=SANDBOX_PROVIDER,
                 status_code=400,
                 error="sandbox: this number always fails delivery",
             )
-        else:
-            code = self.keyring.derive(
+            return Dispatch(session, None, failed, first)
+        message = OutgoingMessage(
+            tenant_id=session.tenant_id,
+            session_id=session.id,
+            environment=session.environment,
+            channel=session.channel,
+            destination=session.destination,
+            code=self.keyring.derive(
                 session.key_id, session.id, session.nonce, session.code_length
-            )
-            result = await self.courier.deliver(
-                OutgoingMessage(
-                    tenant_id=session.tenant_id,
-                    session_id=session.id,
-                    environment=session.environment,
-                    channel=session.channel,
-                    destination=session.destination,
-                    code=code,
-                    expires_at=session.expires_at,
-                    now=now,
-                    locale=session.locale,
-                    brand=brand,
-                    default_locale=default_locale,
-                    message_template=message_template,
-                )
-            )
-        await self.store.count_send(session.id)
-        await self.deliveries.record_delivery(session, result, now)
-        return result
+            ),
+            expires_at=session.expires_at,
+            now=now,
+            locale=session.locale,
+            brand=brand,
+            default_locale=default_locale,
+            message_template=message_template,
+        )
+        entry = await self.courier.outbox_entry(message)
+        if entry is None:
+            return Dispatch(session, message, None, first)
+        message_id = await uow.outbox.add(entry)
+        kept = DeliveryResult(
+            ok=True, provider=SANDBOX_PROVIDER, status_code=200, provider_message_id=message_id
+        )
+        return Dispatch(session, message, kept, first)
 
-    async def _expire(self, session: VerificationSession, now: float) -> VerificationSession:
-        if await self.store.transition(session.id, SessionState.PENDING, SessionState.EXPIRED, now):
-            await self._audit(session, "session.expired", now, None)
-        return await self.get(session.tenant_id, session.id)
-
-    async def _closed_meanwhile(self, tenant_id: str, session_id: str, now: float) -> VerifyResult:
-        """The session left ``pending`` between our read and our write."""
-        session = await self.get(tenant_id, session_id)
+    async def _not_claimed(
+        self, uow: UnitOfWork, tenant_id: str, session_id: str, code: str, now: float
+    ) -> VerifyResult:
+        """No attempt could be claimed: say why, from the session as it now stands."""
+        session = await self.get(uow, tenant_id, session_id)
+        if not is_well_formed(code, session.code_length):
+            raise InvalidInput("code", f"the code must be {session.code_length} digits")
         if session.effective_state(now) is SessionState.EXPIRED:
-            return VerifyResult(VerifyOutcome.EXPIRED, await self._expire(session, now))
+            return VerifyResult(VerifyOutcome.EXPIRED, await self.expire(uow, session, now))
         if session.state is SessionState.FAILED:
             return VerifyResult(VerifyOutcome.MAX_ATTEMPTS, session)
-        # Still pending with every attempt used: a concurrent request holds the last one and
-        # has not compared it yet. Its code may be right, so this is not "max attempts".
         return VerifyResult(VerifyOutcome.CLOSED, session)
 
     async def _audit(
         self,
+        uow: UnitOfWork,
         session: VerificationSession,
         action: str,
         now: float,
         detail: dict[str, object] | None,
     ) -> None:
-        await self.audit.record(
+        await uow.audit.record(
             AuditEvent(
                 tenant_id=session.tenant_id,
                 subject_type="session",

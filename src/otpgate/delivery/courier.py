@@ -21,6 +21,7 @@ from typing import Protocol
 import structlog
 
 from otpgate.core.model import Channel, DeliveryResult, Environment, OutgoingMessage
+from otpgate.core.uow import OutboxEntry
 from otpgate.delivery.base import Provider, ProviderError, Rendered
 from otpgate.delivery.templates import Renderer
 
@@ -52,6 +53,7 @@ class Account(Protocol):
 
 AccountLookup = Callable[[str], Awaitable[Account | None]]
 ACCOUNT_CACHE_SECONDS = 60.0
+OUTBOX = "outbox"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,26 @@ class Courier:
         if message.environment is Environment.SANDBOX:
             return [self.sandbox]
         return self.production.get(message.channel, ())
+
+    async def outbox_entry(self, message: OutgoingMessage) -> OutboxEntry | None:
+        """The message as the outbox keeps it, when the outbox carries it (every sandbox
+        message, and production ones whose first provider is the outbox): the caller adds
+        it in its own unit of work, so no second transaction is needed."""
+        providers = self.providers_for(message)
+        if not providers or providers[0].name != OUTBOX:
+            return None
+        try:
+            rendered = await self.render(message)
+        except Exception:  # deliver() reports the failure
+            return None
+        return OutboxEntry(
+            tenant_id=message.tenant_id,
+            channel=str(message.channel),
+            destination=message.destination.value,
+            subject=rendered.subject,
+            body=rendered.text,
+            created_at=message.now,
+        )
 
     async def deliver(self, message: OutgoingMessage) -> DeliveryResult:
         providers = self.providers_for(message)

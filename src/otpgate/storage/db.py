@@ -1,4 +1,4 @@
-"""Engines: database URLs as people write them, and SQLite tuned for concurrent use."""
+"""SQLAlchemy engines for the admin paths: database URLs as people write them."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
-
-from otpgate.storage import sqlite_inline
 
 
 def async_url(url: str) -> str:
@@ -57,9 +55,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    # 0: the inline driver waits for another process's write lock without stopping the
-    # event loop (see sqlite_inline); plain sqlite3 connections set their own timeout.
-    cursor.execute("PRAGMA busy_timeout=0")
+    # aiosqlite runs each connection in a thread of its own: waiting there for another
+    # connection's write lock stops nothing else.
+    cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
@@ -69,12 +67,9 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> A
     target = async_url(url)
     if is_sqlite(url):
         ensure_sqlite_dir(url)
-        engine = create_async_engine(
-            target,
-            pool_size=pool_size,
-            max_overflow=max_overflow,
-            async_creator=sqlite_inline.connector(sqlite_path(url)),
-        )
+        # The admin paths (accounts, purge) only: the hot path has its own connection
+        # (storage/database.py).
+        engine = create_async_engine(target, pool_size=2, max_overflow=max_overflow)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     if pool_size == 0:

@@ -1,129 +1,134 @@
-"""The SQL evaluation store, with optimistic versioning and append-only enrichments."""
+"""Evaluations (versioned rows) and their append-only enrichments, in SQL.
+
+One query reads an evaluation with its enrichments: the evaluation's columns repeat on
+each enrichment row of a ``LEFT JOIN``, which both databases run the same way.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from otpgate.core.model import Channel, Environment
-from otpgate.storage.lease import begin, read, rowcount, run, write
-from otpgate.storage.tables import enrichments, evaluations
+from otpgate.storage.database import Row, Transaction
 from otpgate.workflows.records import Evaluation
 
-# Hot statements are built once (see storage/sessions.py).
-_BY_ID = select(evaluations).where(
-    evaluations.c.id == bindparam("key"), evaluations.c.tenant_id == bindparam("tenant_id")
+_STATE = (
+    "status, sub_status, decision, eval_status, tags, review_queues, session_id, channel,"
+    " individual, ended_at, decision_at"
 )
-_BY_CLIENT_ID = select(evaluations).where(
-    evaluations.c.client_id == bindparam("key"), evaluations.c.tenant_id == bindparam("tenant_id")
+_CREATE = (
+    "INSERT INTO evaluations (id, tenant_id, client_id, workflow, environment, started_at,"
+    f" version, {_STATE}) VALUES (:id, :tenant_id, :client_id, :workflow, :environment,"
+    " :started_at, :version, :status, :sub_status, :decision, :eval_status, :tags,"
+    " :review_queues, :session_id, :channel, :individual, :ended_at, :decision_at)"
+    " ON CONFLICT (tenant_id, client_id) DO NOTHING"
 )
-_ENRICHMENTS = (
-    select(enrichments.c.body)
-    .where(enrichments.c.evaluation_id == bindparam("evaluation_id"))
-    .order_by(enrichments.c.id)
+_SELECT = (
+    "SELECT e.id, e.tenant_id, e.client_id, e.workflow, e.environment, e.started_at,"
+    " e.version, e.status, e.sub_status, e.decision, e.eval_status, e.tags, e.review_queues,"
+    " e.session_id, e.channel, e.individual, e.ended_at, e.decision_at, n.body AS enrichment"
+    " FROM evaluations e LEFT JOIN evaluation_enrichments n ON n.evaluation_id = e.id"
 )
-_ADD_ENRICHMENT = insert(enrichments)
-_CREATE = insert(evaluations)
-_UPDATE = update(evaluations).where(
-    evaluations.c.id == bindparam("e_id"), evaluations.c.version == bindparam("e_version")
+_BY_ID = f"{_SELECT} WHERE e.id = :key AND e.tenant_id = :tenant_id ORDER BY n.id"
+_BY_CLIENT_ID = f"{_SELECT} WHERE e.client_id = :key AND e.tenant_id = :tenant_id ORDER BY n.id"
+_UPDATE = (
+    "UPDATE evaluations SET version = :version, status = :status, sub_status = :sub_status,"
+    " decision = :decision, eval_status = :eval_status, tags = :tags,"
+    " review_queues = :review_queues, session_id = :session_id, channel = :channel,"
+    " individual = :individual, ended_at = :ended_at, decision_at = :decision_at"
+    " WHERE id = :id AND version = :expected"
+)
+_ADD_ENRICHMENT = (
+    "INSERT INTO evaluation_enrichments (evaluation_id, body, created_at)"
+    " VALUES (:evaluation_id, :body, :at)"
 )
 
 
-def _values(e: Evaluation) -> dict[str, Any]:
+def _state(e: Evaluation) -> dict[str, Any]:
     return {
         "status": e.status,
         "sub_status": e.sub_status,
         "decision": e.decision,
         "eval_status": e.eval_status,
-        "tags": list(e.tags),
-        "review_queues": list(e.review_queues),
+        "tags": json.dumps(list(e.tags)),
+        "review_queues": json.dumps(list(e.review_queues)),
         "session_id": e.session_id,
         "channel": str(e.channel) if e.channel else None,
-        "individual": e.individual,
+        "individual": json.dumps(e.individual),
         "ended_at": e.ended_at,
         "decision_at": e.decision_at,
     }
 
 
-def _load_with_enrichments(
-    conn: Connection, stmt: Any, tenant_id: str, key: str
-) -> Evaluation | None:
-    row = conn.execute(stmt, {"key": key, "tenant_id": tenant_id}).first()
-    if row is None:
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _from_rows(rows: Sequence[Row]) -> Evaluation | None:
+    if not rows:
         return None
-    bodies = conn.execute(_ENRICHMENTS, {"evaluation_id": row.id}).scalars().all()
+    row = rows[0]
     return Evaluation(
-        id=row.id,
-        tenant_id=row.tenant_id,
-        client_id=row.client_id,
-        workflow=row.workflow,
-        environment=Environment(row.environment),
-        status=row.status,
-        sub_status=row.sub_status,
-        decision=row.decision,
-        eval_status=row.eval_status,
-        started_at=row.started_at,
-        ended_at=row.ended_at,
-        tags=tuple(row.tags),
-        review_queues=tuple(row.review_queues),
-        session_id=row.session_id,
-        channel=Channel(row.channel) if row.channel else None,
-        individual=dict(row.individual or {}),
-        decision_at=row.decision_at,
-        version=row.version,
-        enrichments=tuple(bodies),
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        client_id=row["client_id"],
+        workflow=row["workflow"],
+        environment=Environment(row["environment"]),
+        status=row["status"],
+        sub_status=row["sub_status"],
+        decision=row["decision"],
+        eval_status=row["eval_status"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        tags=tuple(_json(row["tags"])),
+        review_queues=tuple(_json(row["review_queues"])),
+        session_id=row["session_id"],
+        channel=Channel(row["channel"]) if row["channel"] else None,
+        individual=dict(_json(row["individual"]) or {}),
+        decision_at=row["decision_at"],
+        version=row["version"],
+        enrichments=tuple(_json(r["enrichment"]) for r in rows if r["enrichment"] is not None),
     )
 
 
-class SqlEvaluationStore:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+class SqlEvaluations:
+    __slots__ = ("tx",)
+
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
 
     async def create(self, evaluation: Evaluation) -> bool:
         e = evaluation
-        try:
-            params = {
-                "id": e.id,
-                "tenant_id": e.tenant_id,
-                "client_id": e.client_id,
-                "workflow": e.workflow,
-                "environment": str(e.environment),
-                "started_at": e.started_at,
-                "version": e.version,
-                **_values(e),
-            }
-            await write(self.engine, run, _CREATE, params)
-        except IntegrityError:
-            return False
-        return True
-
-    async def _load(self, stmt: Any, tenant_id: str, key: str) -> Evaluation | None:
-        return await read(self.engine, _load_with_enrichments, stmt, tenant_id, key)
+        params = {
+            "id": e.id,
+            "tenant_id": e.tenant_id,
+            "client_id": e.client_id,
+            "workflow": e.workflow,
+            "environment": str(e.environment),
+            "started_at": e.started_at,
+            "version": e.version,
+            **_state(e),
+        }
+        return await self.tx.execute(_CREATE, params) == 1
 
     async def get(self, tenant_id: str, eval_id: str) -> Evaluation | None:
-        return await self._load(_BY_ID, tenant_id, eval_id)
+        return _from_rows(await self.tx.fetch(_BY_ID, {"key": eval_id, "tenant_id": tenant_id}))
 
     async def get_by_client_id(self, tenant_id: str, client_id: str) -> Evaluation | None:
-        return await self._load(_BY_CLIENT_ID, tenant_id, client_id)
-
-    async def delete(self, eval_id: str) -> None:
-        async with begin(self.engine) as conn:
-            await conn.execute(delete(enrichments).where(enrichments.c.evaluation_id == eval_id))
-            await conn.execute(delete(evaluations).where(evaluations.c.id == eval_id))
+        params = {"key": client_id, "tenant_id": tenant_id}
+        return _from_rows(await self.tx.fetch(_BY_CLIENT_ID, params))
 
     async def update(self, evaluation: Evaluation, expected_version: int) -> bool:
         params = {
-            "e_id": evaluation.id,
-            "e_version": expected_version,
+            "id": evaluation.id,
+            "expected": expected_version,
             "version": expected_version + 1,
-            **_values(evaluation),
+            **_state(evaluation),
         }
-        return await write(self.engine, rowcount, _UPDATE, params) == 1
+        return await self.tx.execute(_UPDATE, params) == 1
 
     async def add_enrichment(self, eval_id: str, body: dict[str, Any], at: float) -> None:
-        params = {"evaluation_id": eval_id, "body": body, "created_at": at}
-        await write(self.engine, run, _ADD_ENRICHMENT, params)
+        params = {"evaluation_id": eval_id, "body": json.dumps(body), "at": at}
+        await self.tx.execute(_ADD_ENRICHMENT, params)

@@ -1,17 +1,14 @@
 """Redis first, the database when Redis is unreachable: what otpgate does on a Redis outage.
 
-Rate counters (``hit``) go to Redis. When a Redis call fails, the limiter logs it once,
-counts in the database instead (the same atomic, cross-process fixed window), and
-tries Redis again after ``retry_seconds``. Sends and verifications keep working and
-keep being limited; the price is that the counts of the window in which the switch
-happens start again from zero, so for that one window a destination can get up to
-twice its limit (and two processes that disagree on whether Redis is up split it).
+Rate counters go to Redis before the request's unit of work opens. When a Redis call
+fails, :class:`RedisFirst` logs it once and answers ``None`` for ``retry_seconds``: the
+core then counts in the database, inside the unit of work (the same atomic,
+cross-process fixed window). Sends and verifications keep working and keep being
+limited; the price is that the counts of the window in which the switch happens start
+again from zero, so for that one window a destination can get up to twice its limit.
 
-Lockouts are rare and matter more, so they are written to both and read from both:
-a lockout survives a Redis outage, a Redis restart without persistence, and recovery.
-
-Attempt counting (at most ``max_attempts`` guesses per session) does not depend on
-the limiter at all: it is an atomic update in the session store.
+Lockouts and attempt counts never depend on Redis: they are rows in the database,
+written in the transaction of the failed attempt that caused them.
 """
 
 from __future__ import annotations
@@ -23,62 +20,42 @@ import structlog
 from redis.exceptions import RedisError
 
 from otpgate.core.model import RateDecision
-from otpgate.core.ports import Limiter
+from otpgate.storage.redis_limiter import RedisLimiter
 
 log = structlog.get_logger("otpgate.limiter")
 
 FAILURES: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutError)
 
 
-class FallbackLimiter:
+class RedisFirst:
     def __init__(
         self,
-        primary: Limiter,
-        fallback: Limiter,
+        redis: RedisLimiter,
         *,
         retry_seconds: float = 5.0,
         monotonic: Callable[[], float] = time.monotonic,
+        on_fallback: Callable[[], None] | None = None,
     ) -> None:
-        self.primary = primary
-        self.fallback = fallback
+        self.redis = redis
         self.retry_seconds = retry_seconds
         self._monotonic = monotonic
         self._down_until = 0.0
+        self._on_fallback = on_fallback
 
     @property
     def primary_down(self) -> bool:
         return self._monotonic() < self._down_until
 
-    def _failed(self, operation: str, exc: BaseException) -> None:
-        if not self.primary_down:
-            log.warning(
-                "limiter.primary_unavailable", operation=operation, error=type(exc).__name__
-            )
-        self._down_until = self._monotonic() + self.retry_seconds
-
-    async def hit(self, key: str, limit: int, window_seconds: int, now: float) -> RateDecision:
-        if not self.primary_down:
-            try:
-                return await self.primary.hit(key, limit, window_seconds, now)
-            except FAILURES as exc:
-                self._failed("hit", exc)
-        return await self.fallback.hit(key, limit, window_seconds, now)
-
-    async def lock(self, key: str, until: float) -> None:
-        await self.fallback.lock(key, until)
-        if not self.primary_down:
-            try:
-                await self.primary.lock(key, until)
-            except FAILURES as exc:
-                self._failed("lock", exc)
-
-    async def locked_until(self, key: str, now: float) -> float | None:
-        if not self.primary_down:
-            try:
-                until = await self.primary.locked_until(key, now)
-            except FAILURES as exc:
-                self._failed("locked_until", exc)
-            else:
-                if until is not None:
-                    return until
-        return await self.fallback.locked_until(key, now)
+    async def hit(
+        self, key: str, limit: int, window_seconds: int, now: float
+    ) -> RateDecision | None:
+        if self.primary_down:
+            return None
+        try:
+            return await self.redis.hit(key, limit, window_seconds, now)
+        except FAILURES as exc:
+            log.warning("limiter.primary_unavailable", operation="hit", error=type(exc).__name__)
+            self._down_until = self._monotonic() + self.retry_seconds
+            if self._on_fallback is not None:
+                self._on_fallback()
+            return None

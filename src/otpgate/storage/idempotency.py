@@ -1,97 +1,73 @@
-"""Stored responses keyed by a client's request id: the double-submit guard."""
+"""Request ids a client chose, with the answer each got: the double-submit guard.
+
+The claim is an ``INSERT … ON CONFLICT DO NOTHING`` in the request's own transaction.
+On PostgreSQL a concurrent duplicate's insert waits on the first one's row until that
+transaction ends, then reads its answer; on SQLite write transactions are serial, so
+the duplicate simply comes after. A reservation holds no answer only while its request
+awaits a delivery provider between its two transactions; one older than the caller's
+``stale_before`` was left by a request that died, and is taken over.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from dataclasses import dataclass
-from typing import Any
+import json
 
-from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from otpgate.core.uow import Claim, StoredAnswer
+from otpgate.storage.database import Transaction
 
-from otpgate.storage.lease import begin, connect, released, run, write
-from otpgate.storage.tables import idempotency
-
-# Hot statements are built once (see storage/sessions.py).
-_CLAIM = insert(idempotency)
+_CLAIM = (
+    "INSERT INTO idempotency_records (tenant_id, scope, request_id, created_at)"
+    " VALUES (:tenant_id, :scope, :request_id, :now)"
+    " ON CONFLICT (tenant_id, scope, request_id) DO NOTHING"
+)
+_READ = (
+    "SELECT status_code, body, created_at FROM idempotency_records"
+    " WHERE tenant_id = :tenant_id AND scope = :scope AND request_id = :request_id"
+)
+_TAKE_OVER = (
+    "UPDATE idempotency_records SET created_at = :now"
+    " WHERE tenant_id = :tenant_id AND scope = :scope AND request_id = :request_id"
+    " AND status_code IS NULL AND created_at < :stale_before"
+)
 _SAVE = (
-    update(idempotency)
-    .where(
-        idempotency.c.tenant_id == bindparam("k_tenant_id"),
-        idempotency.c.scope == bindparam("k_scope"),
-        idempotency.c.request_id == bindparam("k_request_id"),
-    )
-    .values(status_code=bindparam("status_code"), body=bindparam("body"))
+    "UPDATE idempotency_records SET status_code = :status_code, body = :body"
+    " WHERE tenant_id = :tenant_id AND scope = :scope AND request_id = :request_id"
 )
 
 
-@dataclass(frozen=True, slots=True)
-class StoredResponse:
-    status_code: int
-    body: Any
+class SqlIdempotency:
+    __slots__ = ("tx",)
 
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
 
-class IdempotencyStore:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+    async def claim(
+        self, tenant_id: str, scope: str, request_id: str, now: float, stale_before: float
+    ) -> Claim:
+        key = {"tenant_id": tenant_id, "scope": scope, "request_id": request_id}
+        if await self.tx.execute(_CLAIM, {**key, "now": now}) == 1:
+            return Claim(won=True)
+        row = await self.tx.fetchrow(_READ, key)
+        if row is None:  # removed meanwhile (the purge): ours now
+            await self.tx.execute(_CLAIM, {**key, "now": now})
+            return Claim(won=True)
+        if row["status_code"] is not None:
+            body = row["body"]
+            parsed = json.loads(body) if isinstance(body, str) else body
+            return Claim(won=False, answer=StoredAnswer(int(row["status_code"]), parsed))
+        params = {**key, "now": now, "stale_before": stale_before}
+        if await self.tx.execute(_TAKE_OVER, params) == 1:
+            return Claim(won=True)
+        return Claim(won=False)
 
-    async def claim(self, tenant_id: str, scope: str, request_id: str) -> bool:
-        """Reserve the request id; ``False`` if another request holds or used it."""
-        try:
-            params = {
+    async def save(self, tenant_id: str, scope: str, request_id: str, answer: StoredAnswer) -> None:
+        await self.tx.execute(
+            _SAVE,
+            {
                 "tenant_id": tenant_id,
                 "scope": scope,
                 "request_id": request_id,
-                "created_at": time.time(),
-            }
-            await write(self.engine, run, _CLAIM, params)
-        except IntegrityError:
-            return False
-        return True
-
-    async def wait_for(
-        self, tenant_id: str, scope: str, request_id: str, timeout: float = 5.0
-    ) -> StoredResponse | None:
-        """The stored response for a claimed id, waiting while its first request runs."""
-        deadline = time.monotonic() + timeout
-        where = (
-            idempotency.c.tenant_id == tenant_id,
-            idempotency.c.scope == scope,
-            idempotency.c.request_id == request_id,
+                "status_code": answer.status_code,
+                "body": json.dumps(answer.body),
+            },
         )
-        while True:
-            async with connect(self.engine) as conn:
-                row = (await conn.execute(select(idempotency).where(*where))).first()
-            if row is None:
-                return None
-            if row.status_code is not None:
-                return StoredResponse(row.status_code, row.body)
-            if time.monotonic() >= deadline:
-                return None
-            async with released():  # no pooled connection held while waiting
-                await asyncio.sleep(0.02)
-
-    async def save(
-        self, tenant_id: str, scope: str, request_id: str, status_code: int, body: Any
-    ) -> None:
-        params = {
-            "k_tenant_id": tenant_id,
-            "k_scope": scope,
-            "k_request_id": request_id,
-            "status_code": status_code,
-            "body": body,
-        }
-        await write(self.engine, run, _SAVE, params)
-
-    async def release(self, tenant_id: str, scope: str, request_id: str) -> None:
-        async with begin(self.engine) as conn:
-            await conn.execute(
-                delete(idempotency).where(
-                    idempotency.c.tenant_id == tenant_id,
-                    idempotency.c.scope == scope,
-                    idempotency.c.request_id == request_id,
-                    idempotency.c.status_code.is_(None),
-                )
-            )

@@ -1,15 +1,23 @@
-"""The outbox: where sandbox (and the dev provider's) messages are kept to be read back."""
+"""The outbox: where sandbox messages (and the dev provider's) are kept to be read back."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from otpgate.core.uow import OutboxEntry
+from otpgate.storage.database import Transaction
 
-from otpgate.storage.lease import begin, connect
-from otpgate.storage.tables import outbox
+_ADD = (
+    "INSERT INTO outbox (id, tenant_id, channel, destination, subject, body, created_at)"
+    " VALUES (:id, :tenant_id, :channel, :destination, :subject, :body, :created_at)"
+)
+_LIST = (
+    "SELECT id, tenant_id, channel, destination, subject, body, created_at FROM outbox"
+    " WHERE (:tenant_id IS NULL OR tenant_id = :tenant_id)"
+    " AND (:destination IS NULL OR destination = :destination)"
+    " ORDER BY created_at DESC, id LIMIT :limit"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,48 +31,42 @@ class OutboxMessage:
     created_at: float
 
 
-class OutboxStore:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+class SqlOutbox:
+    __slots__ = ("tx",)
 
-    async def add(
-        self,
-        *,
-        tenant_id: str,
-        channel: str,
-        destination: str,
-        subject: str | None,
-        body: str,
-        created_at: float,
-    ) -> str:
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+
+    async def add(self, entry: OutboxEntry) -> str:
         message_id = str(uuid.uuid4())
-        async with begin(self.engine) as conn:
-            await conn.execute(
-                insert(outbox).values(
-                    id=message_id,
-                    tenant_id=tenant_id,
-                    channel=channel,
-                    destination=destination,
-                    subject=subject,
-                    body=body,
-                    created_at=created_at,
-                )
-            )
+        await self.tx.execute(
+            _ADD,
+            {
+                "id": message_id,
+                "tenant_id": entry.tenant_id,
+                "channel": entry.channel,
+                "destination": entry.destination,
+                "subject": entry.subject,
+                "body": entry.body,
+                "created_at": entry.created_at,
+            },
+        )
         return message_id
 
     async def list(
         self, tenant_id: str | None, destination: str | None = None, limit: int = 50
     ) -> list[OutboxMessage]:
-        stmt = select(outbox).order_by(outbox.c.created_at.desc(), outbox.c.id).limit(limit)
-        if tenant_id is not None:
-            stmt = stmt.where(outbox.c.tenant_id == tenant_id)
-        if destination is not None:
-            stmt = stmt.where(outbox.c.destination == destination)
-        async with connect(self.engine) as conn:
-            rows = (await conn.execute(stmt)).all()
+        params = {"tenant_id": tenant_id, "destination": destination, "limit": limit}
+        rows = await self.tx.fetch(_LIST, params)
         return [
             OutboxMessage(
-                r.id, r.tenant_id, r.channel, r.destination, r.subject, r.body, r.created_at
+                r["id"],
+                r["tenant_id"],
+                r["channel"],
+                r["destination"],
+                r["subject"],
+                r["body"],
+                r["created_at"],
             )
             for r in rows
         ]

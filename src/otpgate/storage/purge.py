@@ -26,8 +26,9 @@ import structlog
 from sqlalchemy import Delete, delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from otpgate.storage.limiter import SqlLimiter
 from otpgate.storage.tables import (
+    lockouts,
+    rate_counters,
     audit_events,
     deliveries,
     enrichments,
@@ -99,7 +100,12 @@ class Purger:
         for name, stmt in statements:
             async with self.engine.begin() as conn:
                 deleted[name] = int((await conn.execute(stmt)).rowcount)
-        deleted["rate_limits"] = await SqlLimiter(self.engine).purge(now)
+        async with self.engine.begin() as conn:
+            counters = await conn.execute(
+                delete(rate_counters).where(rate_counters.c.expires_at < now)
+            )
+            locks = await conn.execute(delete(lockouts).where(lockouts.c.until < now))
+        deleted["rate_limits"] = int(counters.rowcount + locks.rowcount)
         return PurgeReport(cutoff=cutoff, deleted=deleted)
 
 

@@ -7,7 +7,6 @@ the ``Authorization`` header before handing the request to the real evaluation A
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from otpgate.core.model import Environment
@@ -38,10 +37,7 @@ class DemoAccount:
             if self._key is None:
                 issued = await self.services.accounts.create_key(DEMO_TENANT, Environment.SANDBOX)
                 self._key = DemoKey(issued.key, issued.key_id, issued.tenant.id)
-                closers: list[Callable[[], Awaitable[None]]] = self.services.extras.setdefault(
-                    "closers", []
-                )
-                closers.append(self._revoke)
+                self.services.closers.append(self._revoke)
             return self._key
 
     async def _revoke(self) -> None:
@@ -51,8 +47,8 @@ class DemoAccount:
 
 
 def demo_account(services: Services) -> DemoAccount:
-    account = services.extras.get("demo")
+    account = services.demo
     if account is None:
-        account = services.extras["demo"] = DemoAccount(services)
+        account = services.demo = DemoAccount(services)
     assert isinstance(account, DemoAccount)
     return account

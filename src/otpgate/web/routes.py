@@ -28,6 +28,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from otpgate.core import sandbox
+from otpgate.core.errors import NotFound
 from otpgate.web.demo import demo_account
 from otpgate.wiring import Services
 
@@ -159,12 +160,13 @@ async def inbox(eval_id: str, request: Request) -> Response:
         return checked
     services = _services(request)
     demo = await demo_account(services).key()
-    evaluation = await services.evaluations.store.get(demo.tenant_id, checked)
-    if evaluation is None:
+    try:
+        view = await services.evaluations.get(demo.tenant_id, checked)
+    except NotFound:
         return JSONResponse({"msg": "no evaluation with that eval_id"}, 404)
-    if evaluation.session_id is None:
+    session = view.session
+    if session is None:
         return JSONResponse({"messages": []})
-    session = await services.otp.get(demo.tenant_id, evaluation.session_id)
     params: dict[str, str | int] = {
         "destination": session.destination.value,
         "limit": INBOX_LIMIT,

@@ -6,6 +6,12 @@ The evaluation API's rules live here (its package only translates wire format):
   a delivery failure closes the evaluation as Decline/REJECT.
 - PATCH verifies a code, resends the same code, resumes (kills the code and lets the
   workflow go on without OTP), or supplies the personal details the workflow asks for.
+
+Each request is one unit of work (``core/uow.py``): the PATCH's request id is claimed,
+the change made, its audit events written and its answer stored in one transaction, so
+a repeat of the id reads the stored answer and a crash leaves nothing half done. Only a
+delivery through a real provider splits a request in two: the first transaction
+commits the session, the provider is called, a second records the outcome.
 """
 
 from __future__ import annotations
@@ -13,18 +19,26 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from otpgate.core.clock import Clock
-from otpgate.core.errors import Conflict, InvalidInput, NotFound, OtpError
-from otpgate.core.model import Channel, Destination, Environment
-from otpgate.core.service import OtpService, StartRequest, VerifyOutcome
+from otpgate.core.errors import Conflict, InvalidInput, NotFound
+from otpgate.core.model import (
+    AuditEvent,
+    Channel,
+    DeliveryResult,
+    Destination,
+    Environment,
+    RateDecision,
+)
+from otpgate.core.service import Dispatch, OtpService, Precount, StartRequest, VerifyOutcome
 from otpgate.core.session import SessionState, VerificationSession
+from otpgate.core.uow import StoredAnswer
 from otpgate.workflows import enrichments
 from otpgate.workflows.definitions import Outcome, Workflow
-from otpgate.workflows.records import EvalStatus, Evaluation, EvaluationStore
+from otpgate.workflows.records import EvalStatus, Evaluation, EvaluationUnitOfWork
 from otpgate.workflows.rules import Facts, decide, missing_fields
 
 PENDING_OTP = Outcome("ON_HOLD", "Pending OTP Code", "REVIEW")
@@ -33,6 +47,9 @@ EXPIRED = Outcome("CLOSED", "Decline", "REJECT", ("OTP Expired",))
 MAX_ATTEMPTS = Outcome("CLOSED", "Max attempts reached", "REJECT", ("OTP Max Attempts Reached",))
 PII_SKIPPED = Outcome("CLOSED", "Under Review", "REVIEW", ("OTP Approved", "PII Not Provided"))
 MORE_INFO = "More information needed"
+STALE_CLAIM_SECONDS = 120.0
+"""A PATCH id reserved this long ago with no answer belonged to a request that died (its
+delivery budget is far shorter): a repeat of the id takes it over."""
 
 
 class PatchKind(enum.StrEnum):
@@ -81,17 +98,35 @@ class PatchResult:
     view: EvaluationView
 
 
+class EvaluationUnitOfWorkFactory(Protocol):
+    def __call__(self) -> EvaluationUnitOfWork: ...
+
+    def reading(self) -> EvaluationUnitOfWork: ...
+
+
+Answer = Callable[[PatchResult], StoredAnswer]
+"""How the API renders a PATCH result; the rendering is what a repeated id gets back."""
+
+
+class PatchConflict(Conflict):
+    """A PATCH the evaluation cannot take as it stands; ``view`` is that state."""
+
+    def __init__(self, message: str, view: EvaluationView | None) -> None:
+        super().__init__(message)
+        self.view = view
+
+
 class EvaluationService:
     def __init__(
         self,
         *,
         otp: OtpService,
-        store: EvaluationStore,
+        uow: EvaluationUnitOfWorkFactory,
         workflows: Mapping[str, Workflow],
         clock: Clock,
     ) -> None:
         self.otp = otp
-        self.store = store
+        self.uow = uow
         self.workflows = workflows
         self.clock = clock
 
@@ -104,25 +139,97 @@ class EvaluationService:
     # -- POST -----------------------------------------------------------
 
     async def start(self, req: StartEvaluation) -> EvaluationView:
+        try:
+            return await self._start(req)
+        except _Raced:  # a concurrent POST with this id won: answer with its evaluation
+            async with self.uow() as uow:
+                existing = await uow.evaluations.get_by_client_id(req.tenant_id, req.client_id)
+                if existing is None:
+                    raise
+                return await self._existing(uow, req, existing)
+
+    async def _start(self, req: StartEvaluation) -> EvaluationView:
         wf = self.workflow(req.workflow)
-        existing = await self.store.get_by_client_id(req.tenant_id, req.client_id)
-        if existing is not None:
-            if existing.environment is not req.environment:
-                raise Conflict(
-                    f"id {req.client_id!r} is already used by a "
-                    f"{existing.environment} evaluation of this tenant"
-                )
-            return await self.get(req.tenant_id, existing.id)  # as it stands now, as GET
         channel = self._pick_channel(wf, req)
         destination = req.phone if channel.needs_phone else req.email
         assert destination is not None
         now = self.clock.now()
+        pre = await self.otp.precount(self.otp.destination_key(req.tenant_id, destination), now)
+        async with self.uow() as uow:
+            existing = await uow.evaluations.get_by_client_id(req.tenant_id, req.client_id)
+            if existing is not None:
+                return await self._existing(uow, req, existing)
+            dispatch = await self.otp.open(
+                uow,
+                StartRequest(
+                    tenant_id=req.tenant_id,
+                    environment=req.environment,
+                    channel=channel,
+                    destination=destination,
+                    locale=req.locale,
+                    default_locale=req.default_locale,
+                    brand=req.brand,
+                ),
+                now,
+                pre,
+            )
+            ev = self._new(req, wf, channel, dispatch.session.id, now)
+            session = dispatch.session
+            body = None
+            if not dispatch.pending:
+                assert dispatch.result is not None
+                session = await self.otp.record(uow, dispatch, dispatch.result, now)
+                ev, body = self._delivered(ev, session, dispatch.result, now)
+            if not await uow.evaluations.create(ev):
+                raise _Raced()  # a concurrent POST with this id created it first
+            if body is not None:
+                await uow.evaluations.add_enrichment(ev.id, body, now)
+            await self._audit(uow, ev, "created", now, {"workflow": ev.workflow})
+            await uow.commit()
+        if not dispatch.pending:
+            return EvaluationView(ev, wf, session)
+        return await self._finish_delivery(ev, wf, dispatch)
+
+    async def _existing(
+        self, uow: EvaluationUnitOfWork, req: StartEvaluation, existing: Evaluation
+    ) -> EvaluationView:
+        """A POST repeating an id: the evaluation as it stands now; nothing is sent."""
+        if existing.environment is not req.environment:
+            raise Conflict(
+                f"id {req.client_id!r} is already used by a "
+                f"{existing.environment} evaluation of this tenant"
+            )
+        view = await self._current(uow, existing)
+        await uow.commit()
+        return view
+
+    async def _finish_delivery(
+        self, ev: Evaluation, wf: Workflow, dispatch: Dispatch
+    ) -> EvaluationView:
+        """After COMMIT: the provider carries the code; a second unit of work records it."""
+        result = await self.otp.send(dispatch)
+        async with self.uow() as uow:
+            now = self.clock.now()
+            session = await self.otp.record(uow, dispatch, result, now)
+            current = await uow.evaluations.get(ev.tenant_id, ev.id) or ev
+            after, body = self._delivered(current, session, result, now)
+            await uow.evaluations.add_enrichment(ev.id, body, now)
+            if self._awaiting_code(current) and current.eval_status == EvalStatus.IN_PROGRESS:
+                current = await self._save(uow, current, after)
+            else:
+                current = replace(current, enrichments=after.enrichments)
+            await uow.commit()
+        return EvaluationView(current, wf, session)
+
+    def _new(
+        self, req: StartEvaluation, wf: Workflow, channel: Channel, session_id: str, now: float
+    ) -> Evaluation:
         individual = dict(req.individual)
         if req.phone is not None:
             individual["phone_number"] = req.phone.value
         if req.email is not None:
             individual["email"] = req.email.value
-        ev = Evaluation(
+        return Evaluation(
             id=str(uuid.uuid4()),
             tenant_id=req.tenant_id,
             client_id=req.client_id,
@@ -136,38 +243,18 @@ class EvaluationService:
             ended_at=now,
             channel=channel,
             individual=individual,
+            session_id=session_id,
         )
-        if not await self.store.create(ev):
-            again = await self.store.get_by_client_id(req.tenant_id, req.client_id)
-            if again is None:
-                raise Conflict("the evaluation id is being used by another request")
-            return await self._view(again)
-        try:
-            sent = await self.otp.start(
-                StartRequest(
-                    tenant_id=req.tenant_id,
-                    environment=req.environment,
-                    channel=channel,
-                    destination=destination,
-                    locale=req.locale,
-                    default_locale=req.default_locale,
-                    brand=req.brand,
-                )
-            )
-        except BaseException:
-            await self.store.delete(ev.id)
-            raise
-        delivered = enrichments.delivery(sent.session, sent.delivery)
-        await self.store.add_enrichment(ev.id, delivered, now)
-        if sent.delivered:
-            updated = replace(ev, session_id=sent.session.id, eval_status=EvalStatus.PAUSED)
-        else:
-            updated = self._apply(replace(ev, session_id=sent.session.id), DELIVERY_FAILED, now)
-        if not await self.store.update(updated, ev.version):
-            return await self._view(updated)
-        # Nothing else has touched the row since this request created it: no re-read.
-        stored = replace(updated, version=ev.version + 1, enrichments=(delivered,))
-        return await self._view(stored, sent.session, fresh=True)
+
+    def _delivered(
+        self, ev: Evaluation, session: VerificationSession, result: DeliveryResult, now: float
+    ) -> tuple[Evaluation, dict[str, Any]]:
+        """The evaluation once its code is delivered (or not), and the enrichment saying so."""
+        body = enrichments.delivery(session, result)
+        with_enrichment = replace(ev, enrichments=(*ev.enrichments, body))
+        if result.ok:
+            return replace(with_enrichment, eval_status=EvalStatus.PAUSED), body
+        return self._apply(with_enrichment, DELIVERY_FAILED, now), body
 
     # -- GET ------------------------------------------------------------
 
@@ -175,15 +262,34 @@ class EvaluationService:
         self, tenant_id: str, eval_id: str, environment: Environment | None = None
     ) -> EvaluationView:
         """The evaluation as it stands; with ``environment``, only one made with such a key."""
-        ev = await self._load(tenant_id, eval_id, environment)
-        if self._awaiting_code(ev) and ev.session_id:
-            session = await self.otp.get(tenant_id, ev.session_id)
-            if session.effective_state(self.clock.now()) is SessionState.EXPIRED:
-                session = await self.otp.cancel(tenant_id, session.id)
-                ev = await self._close(ev, EXPIRED, session, "reject")
-                return await self._view(ev, session)
-            return await self._view(ev, session, fresh=True)
-        return await self._view(ev, fresh=True)
+        async with self.uow.reading() as uow:
+            ev = await self._load(uow, tenant_id, eval_id, environment)
+            session = await self._session(uow, ev)
+        now = self.clock.now()
+        if (
+            session is None
+            or not self._awaiting_code(ev)
+            or session.effective_state(now) is not SessionState.EXPIRED
+        ):
+            return EvaluationView(ev, self.workflow(ev.workflow), session)
+        async with self.uow() as uow:  # the code expired: close the evaluation for good
+            ev = await self._load(uow, tenant_id, eval_id, environment)
+            view = await self._current(uow, ev)
+            await uow.commit()
+        return view
+
+    async def _current(self, uow: EvaluationUnitOfWork, ev: Evaluation) -> EvaluationView:
+        """``ev`` as it stands; an evaluation whose code expired is closed on the way."""
+        session = await self._session(uow, ev)
+        now = self.clock.now()
+        if (
+            session is not None
+            and self._awaiting_code(ev)
+            and session.effective_state(now) is SessionState.EXPIRED
+        ):
+            session = await self.otp.expire(uow, session, now)
+            ev = await self._close(uow, ev, EXPIRED, session, "reject")
+        return EvaluationView(ev, self.workflow(ev.workflow), session)
 
     # -- PATCH ----------------------------------------------------------
 
@@ -191,74 +297,162 @@ class EvaluationService:
         self,
         tenant_id: str,
         eval_id: str,
+        request_id: str,
         action: PatchAction,
+        answer: Answer,
         environment: Environment | None = None,
+    ) -> StoredAnswer:
+        """Apply ``action`` once per ``request_id``; a repeat gets the stored answer.
+
+        Raises :class:`PatchConflict` (with the evaluation as it now stands) when the
+        evaluation cannot take the action, and any other ``OtpError`` for bad input or
+        limits; none of those is stored, so a corrected repeat of the id is applied."""
+        now = self.clock.now()
+        pre = (
+            await self.otp.precount_verify(eval_id, now)
+            if action.code is not None and not action.resume
+            else None
+        )
+        scope = f"eval:{eval_id}"
+        resend = action.resend and not action.resume and action.code is None
+        pre_send = await self._precount_resend(tenant_id, eval_id, now) if resend else Precount()
+        try:
+            async with self.uow() as uow:
+                claim = await uow.idempotency.claim(
+                    tenant_id, scope, request_id, now, now - STALE_CLAIM_SECONDS
+                )
+                if not claim.won:
+                    if claim.answer is not None:
+                        return claim.answer
+                    raise Conflict("a request with this id is still being processed")
+                ev = await self._load(uow, tenant_id, eval_id, environment)
+                if resend:
+                    session_id = await self._pending_session_id(uow, ev, now)
+                    dispatch = await self.otp.redeliver(
+                        uow, ev.tenant_id, session_id, now, pre_send
+                    )
+                    if dispatch.pending:
+                        await uow.commit()
+                        return await self._finish_resend(ev, dispatch, scope, request_id, answer)
+                    assert dispatch.result is not None
+                    result = await self._resent(uow, ev, dispatch, dispatch.result, now)
+                else:
+                    result = await self._apply_patch(uow, ev, action, now, pre)
+                stored = answer(result)
+                await uow.idempotency.save(tenant_id, scope, request_id, stored)
+                await uow.commit()
+                return stored
+        except Conflict as exc:
+            raise PatchConflict(exc.message, await self._view_or_none(tenant_id, eval_id)) from exc
+
+    async def _view_or_none(self, tenant_id: str, eval_id: str) -> EvaluationView | None:
+        try:
+            return await self.get(tenant_id, eval_id)
+        except NotFound:
+            return None
+
+    async def _apply_patch(
+        self,
+        uow: EvaluationUnitOfWork,
+        ev: Evaluation,
+        action: PatchAction,
+        now: float,
+        pre: RateDecision | None,
     ) -> PatchResult:
-        ev = await self._load(tenant_id, eval_id, environment)
         if action.resume:
-            return await self._resume(ev)
+            return await self._resume(uow, ev, now)
         if action.code is not None:
-            return await self._verify(ev, action.code)
-        if action.resend:
-            return await self._resend(ev)
+            return await self._verify(uow, ev, action.code, now, pre)
         if action.details:
-            return await self._details(ev, action.details)
+            return await self._details(uow, ev, action.details)
         raise InvalidInput(
             "data.individual.otp",
             "nothing to do: send otp.code, otp.resend, actions.resume or personal details",
         )
 
-    async def _verify(self, ev: Evaluation, code: str) -> PatchResult:
-        result = await self.otp.verify(ev.tenant_id, self._pending_session_id(ev), code)
+    async def _verify(
+        self,
+        uow: EvaluationUnitOfWork,
+        ev: Evaluation,
+        code: str,
+        now: float,
+        pre: RateDecision | None,
+    ) -> PatchResult:
+        session_id = await self._pending_session_id(uow, ev, now)
+        result = await self.otp.verify(
+            uow, ev.tenant_id, session_id, code, now, subject=ev.id, pre=pre
+        )
         s = result.session
         wl = s.code_length
         if result.outcome is VerifyOutcome.VERIFIED:
             approved = enrichments.verification(s, "approved", wl)
-            await self.store.add_enrichment(ev.id, approved, self.clock.now())
+            await uow.evaluations.add_enrichment(ev.id, approved, now)
             stored = replace(ev, enrichments=(*ev.enrichments, approved))
-            return PatchResult(PatchKind.VERIFIED, await self._after_verified(stored, s))
+            return PatchResult(PatchKind.VERIFIED, await self._after_verified(uow, stored, s))
         if result.outcome is VerifyOutcome.INVALID:
             pending = enrichments.verification(s, "pending", wl)
-            await self.store.add_enrichment(ev.id, pending, self.clock.now())
-            # A wrong code leaves the evaluation's row as this request read it; the answer is
-            # that row plus the enrichment just added, without reading both back.
+            await uow.evaluations.add_enrichment(ev.id, pending, now)
             stored = replace(ev, enrichments=(*ev.enrichments, pending))
-            return PatchResult(PatchKind.INVALID_CODE, await self._view(stored, s, fresh=True))
+            return PatchResult(PatchKind.INVALID_CODE, self._view(stored, s))
         if result.outcome is VerifyOutcome.MAX_ATTEMPTS:
-            closed = await self._close(ev, MAX_ATTEMPTS, s, "reject")
-            return PatchResult(PatchKind.MAX_ATTEMPTS, await self._view(closed))
+            closed = await self._close(uow, ev, MAX_ATTEMPTS, s, "reject")
+            return PatchResult(PatchKind.MAX_ATTEMPTS, self._view(closed, s))
         if result.outcome is VerifyOutcome.EXPIRED:
-            closed = await self._close(ev, EXPIRED, s, "reject")
-            return PatchResult(PatchKind.EXPIRED, await self._view(closed))
+            closed = await self._close(uow, ev, EXPIRED, s, "reject")
+            return PatchResult(PatchKind.EXPIRED, self._view(closed, s))
         raise Conflict("the evaluation is closed")
 
-    async def _resend(self, ev: Evaluation) -> PatchResult:
-        try:
-            sent = await self.otp.resend(ev.tenant_id, self._pending_session_id(ev))
-        except Conflict:
-            fresh = await self.get(ev.tenant_id, ev.id)
-            if fresh.evaluation.sub_status == EXPIRED.sub_status and fresh.evaluation.is_closed:
-                return PatchResult(PatchKind.EXPIRED, fresh)
-            raise
-        now = self.clock.now()
-        await self.store.add_enrichment(
-            ev.id, enrichments.delivery(sent.session, sent.delivery), now
-        )
-        return PatchResult(PatchKind.RESENT, await self._view(await self._reload(ev)))
+    async def _precount_resend(self, tenant_id: str, eval_id: str, now: float) -> Precount:
+        """A resend counts against its destination's send limit in Redis, before the unit of
+        work opens; the destination comes from a read of the session."""
+        async with self.uow.reading() as uow:
+            ev = await uow.evaluations.get(tenant_id, eval_id)
+            session = await self._session(uow, ev) if ev is not None else None
+        if session is None:
+            return Precount()
+        return await self.otp.precount(session.destination_key, now)
 
-    async def _resume(self, ev: Evaluation) -> PatchResult:
+    async def _resent(
+        self,
+        uow: EvaluationUnitOfWork,
+        ev: Evaluation,
+        dispatch: Dispatch,
+        result: DeliveryResult,
+        now: float,
+    ) -> PatchResult:
+        session = await self.otp.record(uow, dispatch, result, now)
+        body = enrichments.delivery(session, result)
+        await uow.evaluations.add_enrichment(ev.id, body, now)
+        stored = replace(ev, enrichments=(*ev.enrichments, body))
+        return PatchResult(PatchKind.RESENT, self._view(stored, session))
+
+    async def _finish_resend(
+        self, ev: Evaluation, dispatch: Dispatch, scope: str, request_id: str, answer: Answer
+    ) -> StoredAnswer:
+        result = await self.otp.send(dispatch)
+        async with self.uow() as uow:
+            now = self.clock.now()
+            current = await self._load(uow, ev.tenant_id, ev.id)
+            patched = await self._resent(uow, current, dispatch, result, now)
+            stored = answer(patched)
+            await uow.idempotency.save(ev.tenant_id, scope, request_id, stored)
+            await uow.commit()
+        return stored
+
+    async def _resume(self, uow: EvaluationUnitOfWork, ev: Evaluation, now: float) -> PatchResult:
         wf = self.workflow(ev.workflow)
         if self._awaiting_code(ev) and ev.session_id:
-            await self.otp.cancel(ev.tenant_id, ev.session_id)
-            return PatchResult(
-                PatchKind.RESUMED, await self._view(await self._close(ev, wf.on_resume))
-            )
+            session = await self.otp.cancel(uow, ev.tenant_id, ev.session_id, now)
+            closed = await self._close(uow, ev, wf.on_resume)
+            return PatchResult(PatchKind.RESUMED, self._view(closed, session))
         if self._awaiting_details(ev):
-            closed = await self._close(ev, PII_SKIPPED)
-            return PatchResult(PatchKind.RESUMED, await self._view(closed))
+            closed = await self._close(uow, ev, PII_SKIPPED)
+            return PatchResult(PatchKind.RESUMED, self._view(closed, await self._session(uow, ev)))
         raise Conflict("the evaluation is closed; start a new one")
 
-    async def _details(self, ev: Evaluation, details: dict[str, Any]) -> PatchResult:
+    async def _details(
+        self, uow: EvaluationUnitOfWork, ev: Evaluation, details: dict[str, Any]
+    ) -> PatchResult:
         if not self._awaiting_details(ev):
             raise Conflict("the evaluation is not waiting for personal details")
         merged = dict(ev.individual)
@@ -271,39 +465,36 @@ class EvaluationService:
                 merged[key] = {**merged[key], **value}
             else:
                 merged[key] = value
-        updated = await self._decide_or_wait(replace(ev, individual=merged))
-        return PatchResult(PatchKind.DETAILS, await self._view(updated))
+        session = await self._session(uow, ev)
+        updated = await self._decide_or_wait(uow, replace(ev, individual=merged), session)
+        return PatchResult(PatchKind.DETAILS, self._view(updated, session))
 
     # -- helpers --------------------------------------------------------
 
-    async def _after_verified(self, ev: Evaluation, session: VerificationSession) -> EvaluationView:
-        """``ev``: the row as read, with the enrichments this request added. Both branches
-        return the row as written (or, after a lost update, as read again): fresh."""
+    async def _after_verified(
+        self, uow: EvaluationUnitOfWork, ev: Evaluation, session: VerificationSession
+    ) -> EvaluationView:
         wf = self.workflow(ev.workflow)
         if wf.pii is None:
-            return await self._view(await self._close(ev, wf.on_verified), session, fresh=True)
-        return await self._view(await self._decide_or_wait(ev), session, fresh=True)
+            return self._view(await self._close(uow, ev, wf.on_verified), session)
+        return self._view(await self._decide_or_wait(uow, ev, session), session)
 
-    async def _decide_or_wait(self, ev: Evaluation) -> Evaluation:
+    async def _decide_or_wait(
+        self, uow: EvaluationUnitOfWork, ev: Evaluation, session: VerificationSession | None
+    ) -> Evaluation:
         wf = self.workflow(ev.workflow)
         now = self.clock.now()
         missing = missing_fields(wf, ev.individual)
         if missing and wf.pii is not None:
             waiting = self._apply(ev, wf.pii.on_missing, now)
-            return await self._save(ev, replace(waiting, eval_status=EvalStatus.PAUSED))
+            return await self._save(uow, ev, replace(waiting, eval_status=EvalStatus.PAUSED))
         facts = Facts(
             individual=ev.individual,
             email=ev.individual.get("email"),
-            phone_line_type=await self._line_type(ev),
+            phone_line_type=session.destination.line_type if session else None,
             today=dt.datetime.fromtimestamp(now, dt.UTC).date(),
         )
-        return await self._save(ev, self._apply(ev, decide(wf, facts), now))
-
-    async def _line_type(self, ev: Evaluation) -> str | None:
-        if ev.session_id is None:
-            return None
-        session = await self.otp.get(ev.tenant_id, ev.session_id)
-        return session.destination.line_type
+        return await self._save(uow, ev, self._apply(ev, decide(wf, facts), now))
 
     def _pick_channel(self, wf: Workflow, req: StartEvaluation) -> Channel:
         if req.channel is not None:
@@ -323,8 +514,9 @@ class EvaluationService:
             "give data.individual.phone_number or data.individual.email",
         )
 
-    def _pending_session_id(self, ev: Evaluation) -> str:
-        """The session to act on; the OTP service reads it (``NotFound`` if it is gone)."""
+    async def _pending_session_id(
+        self, uow: EvaluationUnitOfWork, ev: Evaluation, now: float
+    ) -> str:
         if not self._awaiting_code(ev) or ev.session_id is None:
             raise Conflict("the evaluation is not waiting for a code")
         return ev.session_id
@@ -354,6 +546,7 @@ class EvaluationService:
 
     async def _close(
         self,
+        uow: EvaluationUnitOfWork,
         ev: Evaluation,
         outcome: Outcome,
         session: VerificationSession | None = None,
@@ -361,51 +554,77 @@ class EvaluationService:
     ) -> Evaluation:
         now = self.clock.now()
         after = self._apply(ev, outcome, now)
-        if not await self.store.update(after, ev.version):
-            # A concurrent request closed it first and recorded its own enrichment.
-            return await self._settled(ev, after)
         if session is not None and verify_status is not None:
-            await self.store.add_enrichment(
-                ev.id, enrichments.verification(session, verify_status, session.code_length), now
-            )
-        return replace(after, version=ev.version + 1)
+            body = enrichments.verification(session, verify_status, session.code_length)
+            await uow.evaluations.add_enrichment(ev.id, body, now)
+            after = replace(after, enrichments=(*after.enrichments, body))
+        return await self._save(uow, ev, after)
 
-    async def _save(self, before: Evaluation, after: Evaluation) -> Evaluation:
-        if await self.store.update(after, before.version):
-            return replace(after, version=before.version + 1)
-        return await self._settled(before, after)
-
-    async def _settled(self, before: Evaluation, after: Evaluation) -> Evaluation:
-        """The evaluation after a lost update: fine if it ended where ``after`` was going."""
-        current = await self._reload(before)
-        if current.is_closed or current.sub_status == after.sub_status:
-            return current
-        raise Conflict("the evaluation changed while this request ran; fetch it again")
+    async def _save(
+        self, uow: EvaluationUnitOfWork, before: Evaluation, after: Evaluation
+    ) -> Evaluation:
+        """Write ``after`` over ``before`` (a versioned update) with its audit event. The
+        unit of work holds the evaluation's row from its first write on, so a lost update
+        means a concurrent request changed it between this request's read and write."""
+        if not await uow.evaluations.update(after, before.version):
+            raise Conflict("the evaluation changed while this request ran; fetch it again")
+        await self._audit(uow, after, "state_changed", after.ended_at, _state(after))
+        return replace(after, version=before.version + 1)
 
     async def _load(
-        self, tenant_id: str, eval_id: str, environment: Environment | None = None
+        self,
+        uow: EvaluationUnitOfWork,
+        tenant_id: str,
+        eval_id: str,
+        environment: Environment | None = None,
     ) -> Evaluation:
-        ev = await self.store.get(tenant_id, eval_id)
+        ev = await uow.evaluations.get(tenant_id, eval_id)
         if ev is None or (environment is not None and ev.environment is not environment):
             raise NotFound("no evaluation with that eval_id")
         return ev
 
-    async def _reload(self, ev: Evaluation) -> Evaluation:
-        return await self._load(ev.tenant_id, ev.id)
+    async def _session(
+        self, uow: EvaluationUnitOfWork, ev: Evaluation
+    ) -> VerificationSession | None:
+        if ev.session_id is None:
+            return None
+        return await uow.sessions.get(ev.tenant_id, ev.session_id)
 
-    async def _view(
-        self, ev: Evaluation, session: VerificationSession | None = None, *, fresh: bool = False
-    ) -> EvaluationView:
-        """The answer's view. ``fresh``: ``ev`` is the stored row with its enrichments, as
-        just read or written, so it is not read again; ``session``: the evaluation's
-        session as this request last saw it, so it is not read again either."""
-        if not fresh:
-            ev = await self.store.get(ev.tenant_id, ev.id) or ev
-        if session is None or session.id != ev.session_id:
-            session = None
-            if ev.session_id is not None:
-                try:
-                    session = await self.otp.get(ev.tenant_id, ev.session_id)
-                except OtpError:
-                    session = None
+    def _view(self, ev: Evaluation, session: VerificationSession | None) -> EvaluationView:
         return EvaluationView(evaluation=ev, workflow=self.workflow(ev.workflow), session=session)
+
+    async def _audit(
+        self,
+        uow: EvaluationUnitOfWork,
+        ev: Evaluation,
+        action: str,
+        at: float,
+        detail: dict[str, object],
+    ) -> None:
+        if action == "created":
+            detail = {**detail, "environment": str(ev.environment), **_state(ev)}
+        await uow.audit.record(
+            AuditEvent(
+                tenant_id=ev.tenant_id,
+                subject_type="evaluation",
+                subject_id=ev.id,
+                action=action,
+                at=at,
+                detail=detail,
+            )
+        )
+
+
+class _Raced(Conflict):
+    def __init__(self) -> None:
+        super().__init__("the evaluation id is being used by another request")
+
+
+def _state(ev: Evaluation) -> dict[str, object]:
+    return {
+        "status": ev.status,
+        "sub_status": ev.sub_status,
+        "decision": ev.decision,
+        "eval_status": ev.eval_status,
+        "tags": list(ev.tags),
+    }

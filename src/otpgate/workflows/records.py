@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from otpgate.core.model import Channel, Environment
+from otpgate.core.uow import UnitOfWork
 
 
 class EvalStatus:
@@ -50,10 +51,13 @@ class EvaluationStore(Protocol):
 
     async def get_by_client_id(self, tenant_id: str, client_id: str) -> Evaluation | None: ...
 
-    async def delete(self, eval_id: str) -> None: ...
-
     async def update(self, evaluation: Evaluation, expected_version: int) -> bool:
         """Write the evaluation's state if its version is still ``expected_version``."""
         ...
 
     async def add_enrichment(self, eval_id: str, body: dict[str, Any], at: float) -> None: ...
+
+
+class EvaluationUnitOfWork(UnitOfWork, Protocol):
+    @property
+    def evaluations(self) -> EvaluationStore: ...

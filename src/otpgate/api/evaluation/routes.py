@@ -24,14 +24,14 @@ from otpgate.api.evaluation.translate import (
     evaluation_body,
     validation_response,
 )
-from otpgate.core.errors import Conflict, InvalidInput, OtpError
+from otpgate.core.errors import InvalidInput, OtpError
 from otpgate.core.model import Channel, Environment
+from otpgate.core.uow import StoredAnswer
 from otpgate.destinations import parse_email, parse_phone
 from otpgate.http.auth import require_key
 from otpgate.storage.accounts import Principal
-from otpgate.storage.lease import request_scope
 from otpgate.wiring import Services
-from otpgate.workflows.evaluation import PatchAction, StartEvaluation
+from otpgate.workflows.evaluation import PatchAction, PatchConflict, PatchResult, StartEvaluation
 
 
 class EvaluationRoute(APIRoute):
@@ -42,9 +42,7 @@ class EvaluationRoute(APIRoute):
 
         async def guarded(request: Request) -> Response:
             try:
-                # One pooled connection for the request's store calls (storage/lease.py).
-                async with request_scope():
-                    response = await handler(request)
+                response = await handler(request)
             except Answered as exc:
                 response = exc.response
             except RequestValidationError as exc:
@@ -125,29 +123,7 @@ async def patch_evaluation(
     request: Request,
     principal: Principal = Depends(require_key),
 ) -> JSONResponse:
-    services = _services(request)
     eval_id = _eval_id(eval_id)
-    tenant_id = principal.tenant.id
-    idem = services.idempotency
-    scope = f"eval:{eval_id}"
-    if not await idem.claim(tenant_id, scope, body.id):
-        stored = await idem.wait_for(tenant_id, scope, body.id)
-        if stored is None:
-            raise Conflict("a request with this id is still being processed")
-        return JSONResponse(stored.body, status_code=stored.status_code)
-    try:
-        status, payload = await _apply_patch(services, principal, eval_id, body)
-    except BaseException:
-        await idem.release(tenant_id, scope, body.id)
-        raise
-    await idem.save(tenant_id, scope, body.id, status, payload)
-    return JSONResponse(payload, status_code=status)
-
-
-async def _apply_patch(
-    services: Services, principal: Principal, eval_id: str, body: EvaluationPatch
-) -> tuple[int, dict[str, Any]]:
-    tenant_id, environment = principal.tenant.id, principal.environment
     ind = body.data.individual if body.data else None
     otp = ind.otp if ind else None
     action = PatchAction(
@@ -156,15 +132,19 @@ async def _apply_patch(
         resume=bool(body.actions and body.actions.resume),
         details=ind.details() if ind else {},
     )
-    evaluations = services.evaluations
+
+    def answer(result: PatchResult) -> StoredAnswer:
+        status, msg = PATCH_ANSWERS[result.kind]
+        payload = evaluation_body(result.view, body.id)
+        if msg:
+            payload["msg"] = msg
+        return StoredAnswer(status, payload)
+
     try:
-        result = await evaluations.patch(tenant_id, eval_id, action, environment)
-    except Conflict as exc:
-        view = await evaluations.get(tenant_id, eval_id, environment)
-        response = error_response(exc, evaluation_body(view, body.id))
-        raise Answered(response) from exc
-    status, msg = PATCH_ANSWERS[result.kind]
-    payload = evaluation_body(result.view, body.id)
-    if msg:
-        payload["msg"] = msg
-    return status, payload
+        stored = await _services(request).evaluations.patch(
+            principal.tenant.id, eval_id, body.id, action, answer, principal.environment
+        )
+    except PatchConflict as exc:
+        extra = evaluation_body(exc.view, body.id) if exc.view is not None else None
+        raise Answered(error_response(exc, extra)) from exc
+    return JSONResponse(stored.body, status_code=stored.status_code)
