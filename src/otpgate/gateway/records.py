@@ -1,7 +1,9 @@
-"""The gateway transaction record and the store port it lives behind.
+"""The gateway transaction record, the store port it lives behind, and the unit of work.
 
 A transaction links the caller's opaque tokens (stored as SHA-256 hashes only) to
-its tenant and to the core verification session that carries the code.
+its tenant and to the core verification session that carries the code. The store is
+reached through the request's unit of work (``GatewayUnitOfWork``), so a transaction,
+its session and their audit events commit together or not at all.
 
 ```mermaid
 stateDiagram-v2
@@ -16,6 +18,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from typing import Protocol
+
+from otpgate.core.uow import UnitOfWork
 
 
 class TransactionState(enum.StrEnum):
@@ -53,8 +57,14 @@ class Transaction:
 class TransactionStore(Protocol):
     async def create(self, transaction: Transaction, token_hash: str) -> None: ...
 
-    async def by_token(self, token_hash: str) -> Transaction | None:
-        """The transaction whose continuation token hashes to ``token_hash``."""
+    async def lock_pending(self, token_hash: str) -> Transaction | None:
+        """The *pending* transaction whose continuation token hashes to ``token_hash``,
+        locked until this unit of work ends; ``None`` if there is none (or no longer).
+
+        On a database this is one ``UPDATE … WHERE token_hash = … AND state = 'pending'
+        RETURNING``: a concurrent check of the same transaction waits for this unit of work
+        to end and then reads the transaction as it now stands, as a later request would.
+        """
         ...
 
     async def by_final_token(self, final_token_hash: str) -> Transaction | None: ...
@@ -69,3 +79,16 @@ class TransactionStore(Protocol):
     ) -> bool:
         """Close a pending transaction; ``False`` if it was no longer pending."""
         ...
+
+
+class GatewayUnitOfWork(UnitOfWork, Protocol):
+    @property
+    def gateway(self) -> TransactionStore: ...
+
+
+class GatewayUnitOfWorkFactory(Protocol):
+    """``factory()`` → a write unit of work; ``factory.reading()`` → a read-only one."""
+
+    def __call__(self) -> GatewayUnitOfWork: ...
+
+    def reading(self) -> GatewayUnitOfWork: ...

@@ -6,6 +6,24 @@ token. ``check`` verifies a code through the core (same TTL, attempt limit, lock
 and sandbox rules as every front-end) and, once the transaction is over, issues a
 final token that ``status`` accepts. Tokens are 32 lowercase letters and digits
 (165 bits); only their SHA-256 hashes are stored.
+
+Each request runs in units of work (``core/uow.py``); the gateway's audit events
+(``gateway_transaction``: ``created``, ``finished``) are written in the same one as the
+change they record. Redis is counted before a unit of work opens, providers are called
+after it commits:
+
+- ``begin`` in the sandbox (the outbox, or the failing number): one unit of work opens
+  the session, keeps the message, records the delivery and, if delivered, creates the
+  transaction. With a real provider: the first opens the session; after COMMIT the
+  provider carries the code; a second records the outcome and, only if the code was
+  delivered, creates the transaction. A crash in between leaves a pending session
+  without a transaction, whose token nobody was given: nothing to clean up, and the
+  caller, who got no answer, starts again.
+- ``check``: one unit of work locks the pending transaction, claims an attempt,
+  compares, and finishes the transaction. A key that cannot be a code (wrong length,
+  not digits) spends no attempt: it is answered from a read of the session (and, if
+  the code has expired, the transaction is finished).
+- ``status``: one read-only unit of work.
 """
 
 from __future__ import annotations
@@ -20,16 +38,23 @@ from dataclasses import dataclass
 from otpgate.core.clock import Clock
 from otpgate.core.codes import is_well_formed
 from otpgate.core.errors import InvalidInput, NotFound
-from otpgate.core.model import Channel, Destination, Environment
-from otpgate.core.service import OtpService, StartRequest, VerifyOutcome
+from otpgate.core.model import (
+    AuditEvent,
+    Channel,
+    DeliveryResult,
+    Destination,
+    Environment,
+    RateDecision,
+)
+from otpgate.core.service import Dispatch, OtpService, StartRequest, VerifyOutcome
 from otpgate.core.session import SessionState
 from otpgate.destinations import parse_email, parse_phone
 from otpgate.gateway import rules
 from otpgate.gateway.records import (
     FinalOutcome,
+    GatewayUnitOfWork,
+    GatewayUnitOfWorkFactory,
     Transaction,
-    TransactionState,
-    TransactionStore,
 )
 
 TOKEN_ALPHABET = string.ascii_lowercase + string.digits
@@ -38,6 +63,7 @@ UNUSABLE = "the token is unknown, expired or has already been used"
 ALREADY_CLOSED = "the transaction is already closed"
 EXPIRED_ISSUE = "the code has expired: the transaction is closed"
 MAX_ATTEMPTS_ISSUE = "too many wrong codes: the transaction is closed"
+SUBJECT_TYPE = "gateway_transaction"
 
 
 class SendOutcome(enum.StrEnum):
@@ -114,10 +140,21 @@ def _well_formed_token(token: str) -> bool:
     return len(token) == TOKEN_LENGTH and all(c in TOKEN_ALPHABET for c in token)
 
 
+class _Malformed(Exception):
+    """The key cannot be a code of this session: leave the unit of work, spending nothing."""
+
+
+_FINAL_CHECKS = {
+    FinalOutcome.MATCHED: CheckOutcome.MATCHED,
+    FinalOutcome.MAX_ATTEMPTS: CheckOutcome.MAX_ATTEMPTS,
+    FinalOutcome.EXPIRED: CheckOutcome.EXPIRED,
+}
+
+
 class GatewayService:
-    def __init__(self, *, otp: OtpService, store: TransactionStore, clock: Clock) -> None:
+    def __init__(self, *, otp: OtpService, uow: GatewayUnitOfWorkFactory, clock: Clock) -> None:
         self.otp = otp
-        self.store = store
+        self.uow = uow
         self.clock = clock
 
     # -- initial request ------------------------------------------------
@@ -145,19 +182,42 @@ class GatewayService:
                 )
                 issues = (screened.reason,) if screened.reason else ()
                 return BeginResult(outcome, new_confirmation(), now, issues)
-        sent = await self.otp.start(
-            StartRequest(
-                tenant_id=req.tenant_id,
-                environment=req.environment,
-                channel=req.channel,
-                destination=destination,
-                brand=req.brand,
-                default_locale=req.default_locale,
-                message_template=message,
-            )
+        start = StartRequest(
+            tenant_id=req.tenant_id,
+            environment=req.environment,
+            channel=req.channel,
+            destination=destination,
+            brand=req.brand,
+            default_locale=req.default_locale,
+            message_template=message,
         )
+        pre = await self.otp.precount(self.otp.destination_key(req.tenant_id, destination), now)
+        async with self.uow() as uow:
+            dispatch = await self.otp.open(uow, start, now, pre)
+            if not dispatch.pending:  # the outbox kept it, or the sandbox refused it
+                assert dispatch.result is not None
+                result = await self._delivered(uow, req, dispatch, dispatch.result, now)
+                await uow.commit()
+                return result
+            await uow.commit()
+        delivery = await self.otp.send(dispatch)
         now = self.clock.now()
-        if not sent.delivered:
+        async with self.uow() as uow:
+            result = await self._delivered(uow, req, dispatch, delivery, now)
+            await uow.commit()
+        return result
+
+    async def _delivered(
+        self,
+        uow: GatewayUnitOfWork,
+        req: BeginRequest,
+        dispatch: Dispatch,
+        delivery: DeliveryResult,
+        now: float,
+    ) -> BeginResult:
+        """Record the delivery; only a delivered code opens a transaction and its token."""
+        session = await self.otp.record(uow, dispatch, delivery, now)
+        if not delivery.ok:
             return BeginResult(
                 SendOutcome.UNDELIVERED,
                 new_confirmation(),
@@ -168,14 +228,21 @@ class GatewayService:
         transaction = Transaction(
             id=str(uuid.uuid4()),
             tenant_id=req.tenant_id,
-            session_id=sent.session.id,
+            session_id=session.id,
             service=req.service,
             reference=req.reference,
             user=req.user,
             company=req.company,
             created_at=now,
         )
-        await self.store.create(transaction, hash_token(token))
+        await uow.gateway.create(transaction, hash_token(token))
+        await self._audit(
+            uow,
+            transaction,
+            "created",
+            now,
+            {"service": transaction.service, "session_id": transaction.session_id},
+        )
         return BeginResult(SendOutcome.SENT, new_confirmation(), now, token=token)
 
     def _destination(self, req: BeginRequest) -> Destination:
@@ -195,38 +262,60 @@ class GatewayService:
     # -- validation request ---------------------------------------------
 
     async def check(self, token: str, key: str, tenant_id: str | None = None) -> CheckResult:
-        transaction = await self._pending(token, tenant_id)
-        session = await self.otp.get(transaction.tenant_id, transaction.session_id)
+        if not _well_formed_token(token):
+            raise NotFound(UNUSABLE)
+        token_hash = hash_token(token)
+        subject = f"gateway:{token_hash}"
         now = self.clock.now()
-        if not is_well_formed(key, session.code_length):
-            # A malformed key can never match: answer the mismatch without spending an attempt.
-            state = session.effective_state(now)
-            if state is SessionState.EXPIRED:
-                return await self._finish(transaction, FinalOutcome.EXPIRED, now, (EXPIRED_ISSUE,))
-            if state is not SessionState.PENDING:
-                return CheckResult(
-                    CheckOutcome.CLOSED, transaction, new_confirmation(), now, (ALREADY_CLOSED,)
-                )
-            return CheckResult(
-                CheckOutcome.MISMATCHED,
-                transaction,
-                new_confirmation(),
+        if is_well_formed(key, self.otp.policy.code_length):
+            pre = await self.otp.precount_verify(subject, now)
+            try:
+                async with self.uow() as uow:
+                    transaction = await self._pending(uow, token_hash, tenant_id)
+                    result = await self._verify(uow, transaction, key, now, subject, pre)
+                    await uow.commit()
+                return result
+            except _Malformed:
+                pass  # this session's codes have another length; the claim rolled back
+        async with self.uow() as uow:
+            transaction = await self._pending(uow, token_hash, tenant_id)
+            result = await self._malformed(uow, transaction, key, now, subject)
+            await uow.commit()
+        return result
+
+    async def _verify(
+        self,
+        uow: GatewayUnitOfWork,
+        transaction: Transaction,
+        key: str,
+        now: float,
+        subject: str,
+        pre: RateDecision | None,
+    ) -> CheckResult:
+        try:
+            verified = await self.otp.verify(
+                uow,
+                transaction.tenant_id,
+                transaction.session_id,
+                key,
                 now,
-                (f"codematch.key must be {session.code_length} digits",),
-                attempts_remaining=session.attempts_remaining,
+                subject=subject,
+                pre=pre,
             )
-        verified = await self.otp.verify(transaction.tenant_id, transaction.session_id, key)
-        now = self.clock.now()
+        except InvalidInput as exc:
+            raise _Malformed from exc
         remaining = verified.session.attempts_remaining
         match verified.outcome:
             case VerifyOutcome.VERIFIED:
-                return await self._finish(transaction, FinalOutcome.MATCHED, now, ())
+                return await self._finish(uow, transaction, FinalOutcome.MATCHED, now, ())
             case VerifyOutcome.MAX_ATTEMPTS:
                 return await self._finish(
-                    transaction, FinalOutcome.MAX_ATTEMPTS, now, (MAX_ATTEMPTS_ISSUE,)
+                    uow, transaction, FinalOutcome.MAX_ATTEMPTS, now, (MAX_ATTEMPTS_ISSUE,)
                 )
             case VerifyOutcome.EXPIRED:
-                return await self._finish(transaction, FinalOutcome.EXPIRED, now, (EXPIRED_ISSUE,))
+                return await self._finish(
+                    uow, transaction, FinalOutcome.EXPIRED, now, (EXPIRED_ISSUE,)
+                )
             case VerifyOutcome.INVALID:
                 plural = "attempt remains" if remaining == 1 else "attempts remain"
                 return CheckResult(
@@ -241,8 +330,37 @@ class GatewayService:
             CheckOutcome.CLOSED, transaction, new_confirmation(), now, (ALREADY_CLOSED,)
         )
 
+    async def _malformed(
+        self,
+        uow: GatewayUnitOfWork,
+        transaction: Transaction,
+        key: str,
+        now: float,
+        subject: str,
+    ) -> CheckResult:
+        """A key that can never match: the mismatch, without spending an attempt."""
+        session = await self.otp.get(uow, transaction.tenant_id, transaction.session_id)
+        if is_well_formed(key, session.code_length):  # a session older than the policy
+            return await self._verify(uow, transaction, key, now, subject, None)
+        state = session.effective_state(now)
+        if state is SessionState.EXPIRED:
+            return await self._finish(uow, transaction, FinalOutcome.EXPIRED, now, (EXPIRED_ISSUE,))
+        if state is not SessionState.PENDING:
+            return CheckResult(
+                CheckOutcome.CLOSED, transaction, new_confirmation(), now, (ALREADY_CLOSED,)
+            )
+        return CheckResult(
+            CheckOutcome.MISMATCHED,
+            transaction,
+            new_confirmation(),
+            now,
+            (f"codematch.key must be {session.code_length} digits",),
+            attempts_remaining=session.attempts_remaining,
+        )
+
     async def _finish(
         self,
+        uow: GatewayUnitOfWork,
         transaction: Transaction,
         outcome: FinalOutcome,
         now: float,
@@ -250,38 +368,55 @@ class GatewayService:
     ) -> CheckResult:
         final_token = new_token()
         confirmation = new_confirmation()
-        won = await self.store.finish(
+        won = await uow.gateway.finish(
             transaction.id, outcome, hash_token(final_token), confirmation, now
         )
         if not won:
             return CheckResult(
                 CheckOutcome.CLOSED, transaction, confirmation, now, (ALREADY_CLOSED,)
             )
-        check = {
-            FinalOutcome.MATCHED: CheckOutcome.MATCHED,
-            FinalOutcome.MAX_ATTEMPTS: CheckOutcome.MAX_ATTEMPTS,
-            FinalOutcome.EXPIRED: CheckOutcome.EXPIRED,
-        }[outcome]
-        return CheckResult(check, transaction, confirmation, now, issues, final_token=final_token)
+        detail: dict[str, object] = {"outcome": str(outcome), "state": str(outcome.state)}
+        await self._audit(uow, transaction, "finished", now, detail)
+        return CheckResult(
+            _FINAL_CHECKS[outcome], transaction, confirmation, now, issues, final_token=final_token
+        )
 
-    async def _pending(self, token: str, tenant_id: str | None) -> Transaction:
-        found = await self.store.by_token(hash_token(token)) if _well_formed_token(token) else None
-        if (
-            found is None
-            or found.state is not TransactionState.PENDING
-            or (tenant_id is not None and found.tenant_id != tenant_id)
-        ):
+    async def _pending(
+        self, uow: GatewayUnitOfWork, token_hash: str, tenant_id: str | None
+    ) -> Transaction:
+        found = await uow.gateway.lock_pending(token_hash)
+        if found is None or (tenant_id is not None and found.tenant_id != tenant_id):
             raise NotFound(UNUSABLE)
         return found
 
     # -- status ---------------------------------------------------------
 
     async def status(self, final_token: str, tenant_id: str | None = None) -> Transaction:
-        found = (
-            await self.store.by_final_token(hash_token(final_token))
-            if _well_formed_token(final_token)
-            else None
-        )
+        found = None
+        if _well_formed_token(final_token):
+            async with self.uow.reading() as uow:
+                found = await uow.gateway.by_final_token(hash_token(final_token))
         if found is None or (tenant_id is not None and found.tenant_id != tenant_id):
             raise NotFound("the final token is unknown")
         return found
+
+    # -- helpers --------------------------------------------------------
+
+    async def _audit(
+        self,
+        uow: GatewayUnitOfWork,
+        transaction: Transaction,
+        action: str,
+        now: float,
+        detail: dict[str, object],
+    ) -> None:
+        await uow.audit.record(
+            AuditEvent(
+                tenant_id=transaction.tenant_id,
+                subject_type=SUBJECT_TYPE,
+                subject_id=transaction.id,
+                action=action,
+                at=now,
+                detail=detail,
+            )
+        )

@@ -1,65 +1,85 @@
-"""The SQL store of PhoneMatch gateway transactions (tokens kept as hashes only)."""
+"""PhoneMatch gateway transactions in SQL (see ``database.py``); tokens kept as hashes only."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from otpgate.gateway.records import FinalOutcome, Transaction, TransactionState
-from otpgate.storage.tables import gateway_transactions as table
+from otpgate.storage.database import Row
+from otpgate.storage.database import Transaction as SqlTransaction
+
+_CREATE = (
+    "INSERT INTO gateway_transactions (id, tenant_id, session_id, service, reference,"
+    " user_name, company, token_hash, state, created_at) VALUES (:id, :tenant_id,"
+    " :session_id, :service, :reference, :user_name, :company, :token_hash, :state,"
+    " :created_at)"
+)
+# A lookup that takes the row's lock: a concurrent check of the same transaction waits
+# for this one to end, then finds it as it now stands (no longer pending: no row).
+_LOCK_PENDING = (
+    "UPDATE gateway_transactions SET state = state"
+    " WHERE token_hash = :token_hash AND state = 'pending'"
+    " RETURNING id, tenant_id, session_id, service, reference, user_name, company, state,"
+    " outcome, confirmation, created_at, finished_at"
+)
+_BY_FINAL_HASH = (
+    "SELECT id, tenant_id, session_id, service, reference, user_name, company, state, outcome,"
+    " confirmation, created_at, finished_at"
+    " FROM gateway_transactions WHERE final_token_hash = :final_token_hash"
+)
+_FINISH = (
+    "UPDATE gateway_transactions SET state = :state, outcome = :outcome,"
+    " final_token_hash = :final_token_hash, confirmation = :confirmation, finished_at = :at"
+    " WHERE id = :id AND state = 'pending'"
+)
 
 
-def _row(row: Any) -> Transaction:
+def _transaction(row: Row) -> Transaction:
     return Transaction(
-        id=row.id,
-        tenant_id=row.tenant_id,
-        session_id=row.session_id,
-        service=row.service,
-        reference=row.reference,
-        user=row.user_name,
-        company=row.company,
-        created_at=row.created_at,
-        state=TransactionState(row.state),
-        outcome=FinalOutcome(row.outcome) if row.outcome else None,
-        confirmation=row.confirmation,
-        finished_at=row.finished_at,
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        session_id=row["session_id"],
+        service=row["service"],
+        reference=row["reference"],
+        user=row["user_name"],
+        company=row["company"],
+        created_at=row["created_at"],
+        state=TransactionState(row["state"]),
+        outcome=FinalOutcome(row["outcome"]) if row["outcome"] else None,
+        confirmation=row["confirmation"],
+        finished_at=row["finished_at"],
     )
 
 
-class SqlTransactionStore:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+class SqlTransactions:
+    __slots__ = ("tx",)
+
+    def __init__(self, tx: SqlTransaction) -> None:
+        self.tx = tx
 
     async def create(self, transaction: Transaction, token_hash: str) -> None:
         t = transaction
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                insert(table).values(
-                    id=t.id,
-                    tenant_id=t.tenant_id,
-                    session_id=t.session_id,
-                    service=t.service,
-                    reference=t.reference,
-                    user_name=t.user,
-                    company=t.company,
-                    token_hash=token_hash,
-                    state=str(t.state),
-                    created_at=t.created_at,
-                )
-            )
+        await self.tx.execute(
+            _CREATE,
+            {
+                "id": t.id,
+                "tenant_id": t.tenant_id,
+                "session_id": t.session_id,
+                "service": t.service,
+                "reference": t.reference,
+                "user_name": t.user,
+                "company": t.company,
+                "token_hash": token_hash,
+                "state": str(t.state),
+                "created_at": t.created_at,
+            },
+        )
 
-    async def _one(self, where: Any) -> Transaction | None:
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(select(table).where(where))).first()
-        return _row(row) if row is not None else None
-
-    async def by_token(self, token_hash: str) -> Transaction | None:
-        return await self._one(table.c.token_hash == token_hash)
+    async def lock_pending(self, token_hash: str) -> Transaction | None:
+        row = await self.tx.fetchrow(_LOCK_PENDING, {"token_hash": token_hash})
+        return _transaction(row) if row is not None else None
 
     async def by_final_token(self, final_token_hash: str) -> Transaction | None:
-        return await self._one(table.c.final_token_hash == final_token_hash)
+        row = await self.tx.fetchrow(_BY_FINAL_HASH, {"final_token_hash": final_token_hash})
+        return _transaction(row) if row is not None else None
 
     async def finish(
         self,
@@ -69,17 +89,12 @@ class SqlTransactionStore:
         confirmation: int,
         at: float,
     ) -> bool:
-        stmt = (
-            update(table)
-            .where(table.c.id == transaction_id, table.c.state == str(TransactionState.PENDING))
-            .values(
-                state=str(outcome.state),
-                outcome=str(outcome),
-                final_token_hash=final_token_hash,
-                confirmation=confirmation,
-                finished_at=at,
-            )
-        )
-        async with self.engine.begin() as conn:
-            result = await conn.execute(stmt)
-        return result.rowcount == 1
+        params = {
+            "id": transaction_id,
+            "state": str(outcome.state),
+            "outcome": str(outcome),
+            "final_token_hash": final_token_hash,
+            "confirmation": confirmation,
+            "at": at,
+        }
+        return await self.tx.execute(_FINISH, params) == 1
