@@ -35,10 +35,10 @@ def wrong(code: str) -> str:
 
 async def test_concurrent_wrong_guesses_evaluate_at_most_max_attempts(backend: Backend) -> None:
     req = request()
-    sent = await backend.service.start(req)
+    sent = await backend.start(req)
     bad = wrong(backend.courier.last_code())
     results = await asyncio.gather(
-        *(backend.service.verify(req.tenant_id, sent.session.id, bad) for _ in range(N))
+        *(backend.verify(req.tenant_id, sent.session.id, bad) for _ in range(N))
     )
     outcomes = [r.outcome for r in results]
     assert outcomes.count(VerifyOutcome.INVALID) == 4
@@ -49,29 +49,27 @@ async def test_concurrent_wrong_guesses_evaluate_at_most_max_attempts(backend: B
         VerifyOutcome.MAX_ATTEMPTS,
         VerifyOutcome.CLOSED,
     }
-    final = await backend.service.get(req.tenant_id, sent.session.id)
+    final = await backend.get(req.tenant_id, sent.session.id)
     assert final.attempts == 5 and final.state is SessionState.FAILED
     with pytest.raises(DestinationLocked):
-        await backend.service.start(req)
+        await backend.start(req)
 
 
 async def test_concurrent_correct_codes_succeed_exactly_once(backend: Backend) -> None:
     req = request()
-    sent = await backend.service.start(req)
+    sent = await backend.start(req)
     code = backend.courier.last_code()
     results = await asyncio.gather(
-        *(backend.service.verify(req.tenant_id, sent.session.id, code) for _ in range(N))
+        *(backend.verify(req.tenant_id, sent.session.id, code) for _ in range(N))
     )
     assert [r.outcome for r in results].count(VerifyOutcome.VERIFIED) == 1
-    final = await backend.service.get(req.tenant_id, sent.session.id)
+    final = await backend.get(req.tenant_id, sent.session.id)
     assert final.state is SessionState.VERIFIED
 
 
 async def test_concurrent_sends_past_the_limit_admit_exactly_the_limit(backend: Backend) -> None:
     req = request()
-    results = await asyncio.gather(
-        *(backend.service.start(req) for _ in range(N)), return_exceptions=True
-    )
+    results = await asyncio.gather(*(backend.start(req) for _ in range(N)), return_exceptions=True)
     admitted = [r for r in results if not isinstance(r, BaseException)]
     refused = [r for r in results if isinstance(r, RateLimited)]
     assert len(admitted) == 5 and len(refused) == N - 5
@@ -81,14 +79,14 @@ async def test_concurrent_sends_past_the_limit_admit_exactly_the_limit(backend: 
 
 async def test_a_resend_keeps_the_code_and_the_attempts(backend: Backend) -> None:
     req = request()
-    sent = await backend.service.start(req)
+    sent = await backend.start(req)
     code = backend.courier.last_code()
-    await backend.service.verify(req.tenant_id, sent.session.id, wrong(code))
+    await backend.verify(req.tenant_id, sent.session.id, wrong(code))
     backend.clock.advance(30)
-    again = await backend.service.resend(req.tenant_id, sent.session.id)
+    again = await backend.resend(req.tenant_id, sent.session.id)
     assert backend.courier.last_code() == code
     assert again.session.attempts == 1 and again.session.sends == 2
     assert again.session.expires_at == sent.session.expires_at
     backend.clock.advance(600)
-    late = await backend.service.verify(req.tenant_id, sent.session.id, code)
+    late = await backend.verify(req.tenant_id, sent.session.id, code)
     assert late.outcome is VerifyOutcome.EXPIRED

@@ -7,8 +7,9 @@ import time
 import uuid
 
 from otpgate.core.model import Channel, Destination, DestinationKind, Environment
-from otpgate.core.ports import SessionStore
 from otpgate.core.session import SessionState, VerificationSession
+
+from .conftest import AutoStore as SessionStore
 
 N = 30
 
