@@ -409,8 +409,8 @@ class OtpService:
             raise InvalidInput("code", f"the code must be {session.code_length} digits")
         if session.effective_state(now) is SessionState.EXPIRED:
             return VerifyResult(VerifyOutcome.EXPIRED, await self.expire(uow, session, now))
-        if session.state is SessionState.FAILED:
-            return VerifyResult(VerifyOutcome.MAX_ATTEMPTS, session)
+        # Closed before this request got to it (on PostgreSQL, maybe while it waited on the
+        # row's lock): the answer it would get had it come alone, afterwards.
         return VerifyResult(VerifyOutcome.CLOSED, session)
 
     async def _audit(
