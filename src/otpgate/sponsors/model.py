@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from otpgate.core.errors import InvalidInput
-from otpgate.core.model import Channel, Destination
+from otpgate.core.model import Channel, Destination, RateDecision
 
 SPONSOR_CHANNELS = frozenset({Channel.SMS, Channel.EMAIL})
 OTP_ID_PREFIX = "otp_"
@@ -29,6 +29,21 @@ class SponsorPolicy:
     token_ttl_seconds: int = 600
     sends_per_hour: int = 5
     client_requests_per_minute: int = 50
+
+
+@dataclass(slots=True)
+class ClientBudget:
+    """One request's charge against its client's ``client_requests_per_minute``.
+
+    Counted once per request: by the outside limiter before anything else (``decision``),
+    or else inside the request's own unit of work, which sets ``charged`` when it commits.
+    A request whose unit of work rolled back, or never opened (bad input), is charged
+    afterwards in a short one of its own (:meth:`SponsorService.settle`).
+    """
+
+    key_id: str
+    decision: RateDecision | None = None
+    charged: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,11 @@
-"""The two stores the sponsor flow needs: a directory, and the challenges it issues."""
+"""The stores the sponsor flow needs (a directory, and the challenges it issues), and the
+unit of work that reaches them in the same transaction as the core's stores."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
+from otpgate.core.uow import UnitOfWork
 from otpgate.sponsors.model import Beneficiary, Sponsor, SponsorOtp, TokenRecord
 
 
@@ -44,6 +46,27 @@ class ChallengeStore(Protocol):
         """Mark the token used, atomically: ``True`` for exactly one caller, ever.
 
         Succeeds only while the token is unredeemed and unexpired
-        (``UPDATE … WHERE redeemed_at IS NULL AND expires_at > now``, row count 1).
+        (``UPDATE … WHERE redeemed_at IS NULL AND expires_at > now``, row count 1); on a
+        database the row stays locked by this unit of work until it ends.
         """
+        ...
+
+
+class SponsorUnitOfWork(UnitOfWork, Protocol):
+    @property
+    def directory(self) -> SponsorDirectory: ...
+
+    @property
+    def challenges(self) -> ChallengeStore: ...
+
+
+class SponsorUnitOfWorkFactory(Protocol):
+    """Makes a new, not yet opened unit of work; ``async with`` opens it."""
+
+    def __call__(self) -> SponsorUnitOfWork:
+        """A unit of work that writes."""
+        ...
+
+    def reading(self) -> SponsorUnitOfWork:
+        """A unit of work that only reads (a read-only transaction)."""
         ...

@@ -1,216 +1,267 @@
-"""SQL storage of the sponsor flow: the directory, otp ids and hashed verification tokens."""
+"""The sponsor flow's stores in SQL: the directory, otp ids and hashed verification tokens.
+
+Prebuilt statements on the unit of work's transaction (see ``database.py``); the same
+SQL runs on SQLite and PostgreSQL. The JSON columns (a sponsor's channels and
+operations) are written as ``json.dumps`` text and read back from text or decoded JSON.
+"""
+
+# Statements are built from constant column lists; every value is a bound parameter.
+# ruff: noqa: S608, S105
 
 from __future__ import annotations
 
+import json
 from typing import Any
-
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from otpgate.core.model import Channel, Destination, DestinationKind
 from otpgate.sponsors.model import Beneficiary, Sponsor, SponsorOtp, TokenRecord
-from otpgate.storage.tables import beneficiaries, sponsor_otps, sponsors, verification_tokens
-from otpgate.storage.upsert import insert_for
+from otpgate.storage.database import Row, Transaction
+
+_SPONSOR = "id, tenant_id, slug, name, channels, otp_operations, active"
+# One statement creates or replaces a sponsor and returns it as stored: an existing
+# sponsor keeps its id and created_at.
+_SAVE_SPONSOR = (
+    "INSERT INTO sponsors (id, tenant_id, slug, name, channels, otp_operations, active,"
+    " created_at, updated_at) VALUES (:id, :tenant_id, :slug, :name, :channels,"
+    " :otp_operations, :active, :now, :now)"
+    " ON CONFLICT (tenant_id, slug) DO UPDATE SET name = excluded.name,"
+    " channels = excluded.channels, otp_operations = excluded.otp_operations,"
+    " active = excluded.active, updated_at = excluded.updated_at"
+    f" RETURNING {_SPONSOR}"
+)
+_SPONSOR_BY_SLUG = f"SELECT {_SPONSOR} FROM sponsors WHERE tenant_id = :tenant_id AND slug = :slug"
+_SPONSOR_BY_ID = f"SELECT {_SPONSOR} FROM sponsors WHERE tenant_id = :tenant_id AND id = :id"
+_SPONSORS = f"SELECT {_SPONSOR} FROM sponsors WHERE tenant_id = :tenant_id ORDER BY slug"
+
+_BENEFICIARY = (
+    "tenant_id, sponsor_id, beneficiary_id, phone, phone_country, phone_line_type,"
+    " phone_calling_code, email"
+)
+_SAVE_BENEFICIARY = (
+    f"INSERT INTO sponsor_beneficiaries ({_BENEFICIARY}, created_at, updated_at)"
+    " VALUES (:tenant_id, :sponsor_id, :beneficiary_id, :phone, :phone_country,"
+    " :phone_line_type, :phone_calling_code, :email, :now, :now)"
+    " ON CONFLICT (sponsor_id, beneficiary_id) DO UPDATE SET phone = excluded.phone,"
+    " phone_country = excluded.phone_country, phone_line_type = excluded.phone_line_type,"
+    " phone_calling_code = excluded.phone_calling_code, email = excluded.email,"
+    " updated_at = excluded.updated_at"
+)
+_BENEFICIARY_BY_ID = (
+    f"SELECT {_BENEFICIARY} FROM sponsor_beneficiaries"
+    " WHERE sponsor_id = :sponsor_id AND beneficiary_id = :beneficiary_id"
+)
+_REMOVE_BENEFICIARY = (
+    "DELETE FROM sponsor_beneficiaries"
+    " WHERE sponsor_id = :sponsor_id AND beneficiary_id = :beneficiary_id"
+)
+
+_OTP = "id, tenant_id, environment, sponsor_id, beneficiary_id, session_id, channel, created_at"
+_ADD_OTP = (
+    f"INSERT INTO sponsor_otps ({_OTP}) VALUES (:id, :tenant_id, :environment, :sponsor_id,"
+    " :beneficiary_id, :session_id, :channel, :created_at)"
+)
+_OTP_BY_ID = f"SELECT {_OTP} FROM sponsor_otps WHERE id = :id AND tenant_id = :tenant_id"
+
+_TOKEN = (
+    "token_hash, otp_id, tenant_id, environment, sponsor_id, beneficiary_id, channel,"
+    " created_at, expires_at, redeemed_at, operation"
+)
+_ADD_TOKEN = (
+    "INSERT INTO sponsor_verification_tokens (token_hash, otp_id, tenant_id, environment,"
+    " sponsor_id, beneficiary_id, channel, created_at, expires_at) VALUES (:token_hash,"
+    " :otp_id, :tenant_id, :environment, :sponsor_id, :beneficiary_id, :channel,"
+    " :created_at, :expires_at)"
+)
+_TOKEN_BY_HASH = f"SELECT {_TOKEN} FROM sponsor_verification_tokens WHERE token_hash = :key"
+_TOKEN_BY_OTP = f"SELECT {_TOKEN} FROM sponsor_verification_tokens WHERE otp_id = :key"
+# Single use: the row count says whether this unit of work is the one that redeemed it.
+_REDEEM = (
+    "UPDATE sponsor_verification_tokens SET redeemed_at = :now, operation = :operation"
+    " WHERE token_hash = :token_hash AND tenant_id = :tenant_id"
+    " AND redeemed_at IS NULL AND expires_at > :now"
+)
 
 
-def _sponsor(row: Any) -> Sponsor:
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _sponsor(row: Row) -> Sponsor:
+    operations: dict[str, list[str]] = _json(row["otp_operations"]) or {}
     return Sponsor(
-        id=row.id,
-        tenant_id=row.tenant_id,
-        slug=row.slug,
-        name=row.name,
-        channels=tuple(Channel(c) for c in row.channels),
-        otp_operations={k: tuple(v) for k, v in dict(row.otp_operations).items()},
-        active=bool(row.active),
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        slug=row["slug"],
+        name=row["name"],
+        channels=tuple(Channel(c) for c in _json(row["channels"])),
+        otp_operations={k: tuple(v) for k, v in operations.items()},
+        active=bool(row["active"]),
     )
 
 
-def _beneficiary(row: Any) -> Beneficiary:
+def _beneficiary(row: Row) -> Beneficiary:
     phone = (
         Destination(
             DestinationKind.PHONE,
-            row.phone,
-            row.phone_country,
-            row.phone_line_type,
-            row.phone_calling_code,
+            row["phone"],
+            row["phone_country"],
+            row["phone_line_type"],
+            row["phone_calling_code"],
         )
-        if row.phone
+        if row["phone"]
         else None
     )
-    email = Destination(DestinationKind.EMAIL, row.email) if row.email else None
-    return Beneficiary(row.tenant_id, row.sponsor_id, row.beneficiary_id, phone, email)
+    email = Destination(DestinationKind.EMAIL, row["email"]) if row["email"] else None
+    return Beneficiary(row["tenant_id"], row["sponsor_id"], row["beneficiary_id"], phone, email)
 
 
-def _token(row: Any) -> TokenRecord:
-    return TokenRecord(
-        token_hash=row.token_hash,
-        otp_id=row.otp_id,
-        tenant_id=row.tenant_id,
-        environment=row.environment,
-        sponsor_id=row.sponsor_id,
-        beneficiary_id=row.beneficiary_id,
-        channel=Channel(row.channel),
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        redeemed_at=row.redeemed_at,
-        operation=row.operation,
+def _otp(row: Row) -> SponsorOtp:
+    return SponsorOtp(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        environment=row["environment"],
+        sponsor_id=row["sponsor_id"],
+        beneficiary_id=row["beneficiary_id"],
+        session_id=row["session_id"],
+        channel=Channel(row["channel"]),
+        created_at=row["created_at"],
     )
 
 
-class SqlSponsorDirectory:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+def _token(row: Row) -> TokenRecord:
+    return TokenRecord(
+        token_hash=row["token_hash"],
+        otp_id=row["otp_id"],
+        tenant_id=row["tenant_id"],
+        environment=row["environment"],
+        sponsor_id=row["sponsor_id"],
+        beneficiary_id=row["beneficiary_id"],
+        channel=Channel(row["channel"]),
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        redeemed_at=row["redeemed_at"],
+        operation=row["operation"],
+    )
+
+
+class SqlDirectory:
+    __slots__ = ("tx",)
+
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
 
     async def save_sponsor(self, sponsor: Sponsor, now: float) -> Sponsor:
-        fields = {
-            "name": sponsor.name,
-            "channels": [str(c) for c in sponsor.channels],
-            "otp_operations": {k: list(v) for k, v in sponsor.otp_operations.items()},
-            "active": int(sponsor.active),
-            "updated_at": now,
-        }
-        stmt = insert_for(self.engine, sponsors).values(
-            id=sponsor.id, tenant_id=sponsor.tenant_id, slug=sponsor.slug, created_at=now, **fields
+        row = await self.tx.fetchrow(
+            _SAVE_SPONSOR,
+            {
+                "id": sponsor.id,
+                "tenant_id": sponsor.tenant_id,
+                "slug": sponsor.slug,
+                "name": sponsor.name,
+                "channels": json.dumps([str(c) for c in sponsor.channels]),
+                "otp_operations": json.dumps(
+                    {k: list(v) for k, v in sponsor.otp_operations.items()}
+                ),
+                "active": int(sponsor.active),
+                "now": now,
+            },
         )
-        stmt = stmt.on_conflict_do_update(index_elements=["tenant_id", "slug"], set_=fields)
-        async with self.engine.begin() as conn:
-            await conn.execute(stmt)
-        saved = await self.sponsor(sponsor.tenant_id, sponsor.slug)
-        assert saved is not None
-        return saved
+        assert row is not None
+        return _sponsor(row)
 
     async def sponsor(self, tenant_id: str, slug: str) -> Sponsor | None:
-        return await self._one(sponsors.c.tenant_id == tenant_id, sponsors.c.slug == slug)
+        row = await self.tx.fetchrow(_SPONSOR_BY_SLUG, {"tenant_id": tenant_id, "slug": slug})
+        return _sponsor(row) if row is not None else None
 
     async def sponsor_by_id(self, tenant_id: str, sponsor_id: str) -> Sponsor | None:
-        return await self._one(sponsors.c.tenant_id == tenant_id, sponsors.c.id == sponsor_id)
+        row = await self.tx.fetchrow(_SPONSOR_BY_ID, {"tenant_id": tenant_id, "id": sponsor_id})
+        return _sponsor(row) if row is not None else None
 
     async def sponsors(self, tenant_id: str) -> list[Sponsor]:
-        stmt = select(sponsors).where(sponsors.c.tenant_id == tenant_id).order_by(sponsors.c.slug)
-        async with self.engine.connect() as conn:
-            return [_sponsor(r) for r in (await conn.execute(stmt)).all()]
-
-    async def _one(self, *where: Any) -> Sponsor | None:
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(select(sponsors).where(*where))).first()
-        return _sponsor(row) if row is not None else None
+        return [_sponsor(r) for r in await self.tx.fetch(_SPONSORS, {"tenant_id": tenant_id})]
 
     async def save_beneficiary(self, beneficiary: Beneficiary, now: float) -> None:
         phone, email = beneficiary.phone, beneficiary.email
-        fields = {
-            "phone": phone.value if phone else None,
-            "phone_country": phone.country if phone else None,
-            "phone_line_type": phone.line_type if phone else None,
-            "phone_calling_code": phone.calling_code if phone else None,
-            "email": email.value if email else None,
-            "updated_at": now,
-        }
-        stmt = insert_for(self.engine, beneficiaries).values(
-            sponsor_id=beneficiary.sponsor_id,
-            beneficiary_id=beneficiary.beneficiary_id,
-            tenant_id=beneficiary.tenant_id,
-            created_at=now,
-            **fields,
+        await self.tx.execute(
+            _SAVE_BENEFICIARY,
+            {
+                "tenant_id": beneficiary.tenant_id,
+                "sponsor_id": beneficiary.sponsor_id,
+                "beneficiary_id": beneficiary.beneficiary_id,
+                "phone": phone.value if phone else None,
+                "phone_country": phone.country if phone else None,
+                "phone_line_type": phone.line_type if phone else None,
+                "phone_calling_code": phone.calling_code if phone else None,
+                "email": email.value if email else None,
+                "now": now,
+            },
         )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["sponsor_id", "beneficiary_id"], set_=fields
-        )
-        async with self.engine.begin() as conn:
-            await conn.execute(stmt)
 
     async def beneficiary(self, sponsor_id: str, beneficiary_id: str) -> Beneficiary | None:
-        stmt = select(beneficiaries).where(
-            beneficiaries.c.sponsor_id == sponsor_id,
-            beneficiaries.c.beneficiary_id == beneficiary_id,
+        row = await self.tx.fetchrow(
+            _BENEFICIARY_BY_ID, {"sponsor_id": sponsor_id, "beneficiary_id": beneficiary_id}
         )
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(stmt)).first()
         return _beneficiary(row) if row is not None else None
 
     async def remove_beneficiary(self, sponsor_id: str, beneficiary_id: str) -> bool:
-        stmt = delete(beneficiaries).where(
-            beneficiaries.c.sponsor_id == sponsor_id,
-            beneficiaries.c.beneficiary_id == beneficiary_id,
+        removed = await self.tx.execute(
+            _REMOVE_BENEFICIARY, {"sponsor_id": sponsor_id, "beneficiary_id": beneficiary_id}
         )
-        async with self.engine.begin() as conn:
-            return (await conn.execute(stmt)).rowcount == 1
+        return removed == 1
 
 
-class SqlChallengeStore:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+class SqlChallenges:
+    __slots__ = ("tx",)
+
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
 
     async def add_otp(self, otp: SponsorOtp) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                insert(sponsor_otps).values(
-                    id=otp.id,
-                    tenant_id=otp.tenant_id,
-                    environment=otp.environment,
-                    sponsor_id=otp.sponsor_id,
-                    beneficiary_id=otp.beneficiary_id,
-                    session_id=otp.session_id,
-                    channel=str(otp.channel),
-                    created_at=otp.created_at,
-                )
-            )
+        await self.tx.execute(
+            _ADD_OTP,
+            {
+                "id": otp.id,
+                "tenant_id": otp.tenant_id,
+                "environment": otp.environment,
+                "sponsor_id": otp.sponsor_id,
+                "beneficiary_id": otp.beneficiary_id,
+                "session_id": otp.session_id,
+                "channel": str(otp.channel),
+                "created_at": otp.created_at,
+            },
+        )
 
     async def otp(self, tenant_id: str, otp_id: str) -> SponsorOtp | None:
-        stmt = select(sponsor_otps).where(
-            sponsor_otps.c.id == otp_id, sponsor_otps.c.tenant_id == tenant_id
-        )
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(stmt)).first()
-        if row is None:
-            return None
-        return SponsorOtp(
-            id=row.id,
-            tenant_id=row.tenant_id,
-            environment=row.environment,
-            sponsor_id=row.sponsor_id,
-            beneficiary_id=row.beneficiary_id,
-            session_id=row.session_id,
-            channel=Channel(row.channel),
-            created_at=row.created_at,
-        )
+        row = await self.tx.fetchrow(_OTP_BY_ID, {"id": otp_id, "tenant_id": tenant_id})
+        return _otp(row) if row is not None else None
 
     async def add_token(self, token: TokenRecord) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                insert(verification_tokens).values(
-                    token_hash=token.token_hash,
-                    otp_id=token.otp_id,
-                    tenant_id=token.tenant_id,
-                    environment=token.environment,
-                    sponsor_id=token.sponsor_id,
-                    beneficiary_id=token.beneficiary_id,
-                    channel=str(token.channel),
-                    created_at=token.created_at,
-                    expires_at=token.expires_at,
-                )
-            )
+        await self.tx.execute(
+            _ADD_TOKEN,
+            {
+                "token_hash": token.token_hash,
+                "otp_id": token.otp_id,
+                "tenant_id": token.tenant_id,
+                "environment": token.environment,
+                "sponsor_id": token.sponsor_id,
+                "beneficiary_id": token.beneficiary_id,
+                "channel": str(token.channel),
+                "created_at": token.created_at,
+                "expires_at": token.expires_at,
+            },
+        )
 
     async def token(self, token_hash: str) -> TokenRecord | None:
-        return await self._token(verification_tokens.c.token_hash == token_hash)
+        row = await self.tx.fetchrow(_TOKEN_BY_HASH, {"key": token_hash})
+        return _token(row) if row is not None else None
 
     async def token_for_otp(self, otp_id: str) -> TokenRecord | None:
-        return await self._token(verification_tokens.c.otp_id == otp_id)
-
-    async def _token(self, where: Any) -> TokenRecord | None:
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(select(verification_tokens).where(where))).first()
+        row = await self.tx.fetchrow(_TOKEN_BY_OTP, {"key": otp_id})
         return _token(row) if row is not None else None
 
     async def redeem(self, token_hash: str, tenant_id: str, operation: str, now: float) -> bool:
-        stmt = (
-            update(verification_tokens)
-            .where(
-                verification_tokens.c.token_hash == token_hash,
-                verification_tokens.c.tenant_id == tenant_id,
-                verification_tokens.c.redeemed_at.is_(None),
-                verification_tokens.c.expires_at > now,
-            )
-            .values(redeemed_at=now, operation=operation)
+        redeemed = await self.tx.execute(
+            _REDEEM,
+            {"token_hash": token_hash, "tenant_id": tenant_id, "operation": operation, "now": now},
         )
-        async with self.engine.begin() as conn:
-            return (await conn.execute(stmt)).rowcount == 1
+        return redeemed == 1

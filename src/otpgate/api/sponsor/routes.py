@@ -25,6 +25,7 @@ from otpgate.api.sponsor.schemas import (
 )
 from otpgate.core.errors import InvalidInput, OtpError
 from otpgate.core.model import Channel
+from otpgate.sponsors.model import ClientBudget
 from otpgate.sponsors.service import SendOtp, SponsorService
 from otpgate.storage.accounts import Principal
 
@@ -32,7 +33,7 @@ WIRE_CHANNELS = {"SMS": Channel.SMS, "EMAIL": Channel.EMAIL}
 
 
 class SponsorRoute(APIRoute):
-    """Authenticates and throttles the client first, then maps errors to this API's bodies."""
+    """Authenticates and admits the client first, then maps errors to this API's bodies."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -41,8 +42,15 @@ class SponsorRoute(APIRoute):
             try:
                 principal = await authenticate(request)
                 request.state.principal = principal
-                await _service(request).throttle_client(principal.key_id)
-                return await handler(request)
+                service = _service(request)
+                client = request.state.client = await service.admit(principal.key_id)
+                try:
+                    return await handler(request)
+                except (RequestValidationError, OtpError):
+                    # Charged by its use case only if that committed; otherwise now (a
+                    # spent budget answers 429 instead, as it would have first).
+                    await service.settle(client)
+                    raise
             except RequestValidationError as exc:
                 return validation_response(exc)
             except OtpError as exc:
@@ -61,6 +69,12 @@ Caller = Annotated[Principal, Depends(principal_of)]
 def _service(request: Request) -> SponsorService:
     service: SponsorService = request.app.state.services.sponsors
     return service
+
+
+def _client(request: Request) -> ClientBudget:
+    """This request's charge against its client's budget (set by the route class)."""
+    client: ClientBudget = request.state.client
+    return client
 
 
 def _channel(raw: str) -> Channel:
@@ -86,7 +100,8 @@ async def send_otp(body: SendRequest, request: Request, caller: Caller) -> JSONR
             beneficiary_id=body.beneficiary_id,
             channel=_channel(body.channel),
             default_locale=caller.tenant.default_locale,
-        )
+        ),
+        _client(request),
     )
     return JSONResponse(
         {
@@ -101,7 +116,7 @@ async def send_otp(body: SendRequest, request: Request, caller: Caller) -> JSONR
 @router.post("/v1/otp/validate", response_model=ValidateResponse)
 async def validate_otp(body: ValidateRequest, request: Request, caller: Caller) -> JSONResponse:
     issued = await _service(request).validate(
-        caller.tenant.id, caller.environment, body.otp_id, body.code
+        caller.tenant.id, caller.environment, body.otp_id, body.code, _client(request)
     )
     return JSONResponse(
         {"otp_verification_token": issued.otp_verification_token, "expires_in": issued.expires_in}
@@ -111,7 +126,12 @@ async def validate_otp(body: ValidateRequest, request: Request, caller: Caller) 
 @router.post("/v1/otp/verification-tokens/redeem", response_model=RedeemResponse)
 async def redeem_token(body: RedeemRequest, request: Request, caller: Caller) -> JSONResponse:
     done = await _service(request).redeem(
-        caller.tenant.id, caller.environment, body.token, body.operation, body.product_type
+        caller.tenant.id,
+        caller.environment,
+        body.token,
+        body.operation,
+        body.product_type,
+        _client(request),
     )
     return JSONResponse(
         {
@@ -135,7 +155,7 @@ async def sponsor_configuration(
     product_type: Annotated[str | None, Query(max_length=64)] = None,
 ) -> JSONResponse:
     service = _service(request)
-    sponsor = await service.sponsor(caller.tenant.id, slug)
+    sponsor = await service.sponsor(caller.tenant.id, slug, _client(request))
     rules = dict(sponsor.otp_operations)
     if product_type is not None:
         rules = {product_type: rules.get(product_type, ())}
