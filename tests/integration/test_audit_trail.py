@@ -66,13 +66,17 @@ async def test_an_evaluation_records_creation_and_every_state_change(harness: Ha
     assert session_actions == ["session.started", "session.attempt_failed", "session.verified"]
 
 
-async def test_a_refused_start_is_recorded_as_discarded(harness: Harness) -> None:
+async def test_a_refused_start_leaves_neither_an_evaluation_nor_an_event(harness: Harness) -> None:
+    """The refused start's unit of work rolls back: its evaluation and its audit events
+    never existed (before the unit of work they were written, then 'discarded')."""
     async with harness.client(harness.sandbox_key) as c:
         for i in range(6):
             r = await c.post("/api/evaluation", json=start_body(f"burst-{i}"))
     assert r.status_code == 429
     actions = [e["action"] for e in await events(harness, "evaluation")]
-    assert actions.count("created") == 6 and actions.count("discarded") == 1
+    assert actions.count("created") == 5 and "discarded" not in actions
+    sessions = [e["action"] for e in await events(harness, "session")]
+    assert sessions.count("session.started") == 5
 
 
 async def test_gateway_transactions_record_creation_and_their_end(harness: Harness) -> None:

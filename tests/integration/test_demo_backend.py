@@ -46,7 +46,7 @@ async def test_evaluations_belong_to_the_demo_tenant_only(harness):
     async with harness.client(harness.sandbox_key) as acme:
         assert (await acme.get(f"/api/evaluation/{eval_id}")).status_code == 404
     demo = await harness.services.accounts.tenant_by_name(DEMO_TENANT)
-    stored = await harness.services.evaluations.store.get(demo.id, eval_id)
+    stored = (await harness.services.evaluations.get(demo.id, eval_id)).evaluation
     assert stored is not None
 
 

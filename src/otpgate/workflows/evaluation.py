@@ -173,18 +173,18 @@ class EvaluationService:
                 now,
                 pre,
             )
-            ev = self._new(req, wf, channel, dispatch.session.id, now)
+            created = ev = self._new(req, wf, channel, dispatch.session.id, now)
             session = dispatch.session
-            body = None
             if not dispatch.pending:
                 assert dispatch.result is not None
                 session = await self.otp.record(uow, dispatch, dispatch.result, now)
                 ev, body = self._delivered(ev, session, dispatch.result, now)
             if not await uow.evaluations.create(ev):
                 raise _Raced()  # a concurrent POST with this id created it first
-            if body is not None:
+            await self._audit(uow, created, "created", now, {"workflow": ev.workflow})
+            if ev is not created:  # delivered already: the delivery is its first change
                 await uow.evaluations.add_enrichment(ev.id, body, now)
-            await self._audit(uow, ev, "created", now, {"workflow": ev.workflow})
+                await self._audit(uow, ev, "state_changed", now, _state(ev))
             await uow.commit()
         if not dispatch.pending:
             return EvaluationView(ev, wf, session)
@@ -326,7 +326,9 @@ class EvaluationService:
                         return claim.answer
                     raise Conflict("a request with this id is still being processed")
                 ev = await self._load(uow, tenant_id, eval_id, environment)
-                if resend:
+                if resend and (expired := await self._expired(uow, ev, now)) is not None:
+                    result = expired  # a resend after the TTL ends it, as a code would
+                elif resend:
                     session_id = await self._pending_session_id(uow, ev, now)
                     dispatch = await self.otp.redeliver(
                         uow, ev.tenant_id, session_id, now, pre_send
@@ -401,6 +403,17 @@ class EvaluationService:
             closed = await self._close(uow, ev, EXPIRED, s, "reject")
             return PatchResult(PatchKind.EXPIRED, self._view(closed, s))
         raise Conflict("the evaluation is closed")
+
+    async def _expired(
+        self, uow: EvaluationUnitOfWork, ev: Evaluation, now: float
+    ) -> PatchResult | None:
+        """The evaluation closed as expired, if it waits for a code whose TTL has passed."""
+        session = await self._session(uow, ev) if self._awaiting_code(ev) else None
+        if session is None or session.effective_state(now) is not SessionState.EXPIRED:
+            return None
+        session = await self.otp.expire(uow, session, now)
+        closed = await self._close(uow, ev, EXPIRED, session, "reject")
+        return PatchResult(PatchKind.EXPIRED, self._view(closed, session))
 
     async def _precount_resend(self, tenant_id: str, eval_id: str, now: float) -> Precount:
         """A resend counts against its destination's send limit in Redis, before the unit of
