@@ -13,13 +13,16 @@ from pathlib import Path
 
 import pytest
 
+from otpgate.core.ports import NoLimiter
 from otpgate.settings import Settings
 from otpgate.storage import migrate
-from otpgate.storage.db import create_engine
-from otpgate.storage.fallback import FallbackLimiter
-from otpgate.storage.limiter import SqlLimiter
+from otpgate.storage.database import PostgresDatabase, SqliteDatabase
+from otpgate.storage.db import is_sqlite, sqlite_path
+from otpgate.storage.fallback import RedisFirst
 from otpgate.storage.redis_limiter import RedisLimiter, connect
+from otpgate.storage.uow import SqlUnitOfWorkFactory
 from otpgate.testing import running_app
+from tests.contract.conftest import Counting
 from tests.support.redis_server import RedisServer
 from tests.support.server import free_port
 
@@ -44,35 +47,39 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-async def sql(db_url: str) -> AsyncIterator[SqlLimiter]:
+async def sql(db_url: str) -> AsyncIterator[Counting]:
     migrate.upgrade(db_url)
-    engine = create_engine(db_url)
+    database = SqliteDatabase(sqlite_path(db_url)) if is_sqlite(db_url) else None
+    if database is None:
+        pg = PostgresDatabase(db_url)
+        await pg.open()
+        database = pg
     try:
-        yield SqlLimiter(engine)
+        yield Counting(SqlUnitOfWorkFactory(database), NoLimiter())
     finally:
-        await engine.dispose()
+        await database.close()
 
 
 async def test_counts_move_to_the_database_when_redis_dies_and_back_after(
-    redis_server: RedisServer, sql: SqlLimiter
+    redis_server: RedisServer, sql: Counting
 ) -> None:
     redis = RedisLimiter(connect(redis_server.url), prefix="t:")
     mono = Clock()
-    limiter = FallbackLimiter(redis, sql, retry_seconds=5, monotonic=mono)
+    first = RedisFirst(redis, retry_seconds=5, monotonic=mono)
+    limiter = Counting(sql.uow, first)  # Redis first, the database's counters behind it
     key, now = f"send:{uuid.uuid4()}", (int(time.time() // 60) + 1) * 60.0
     try:
         assert (await limiter.hit(key, 3, 60, now)).count == 1  # in Redis
-        await limiter.lock("lock:a", now + 600)
+        await limiter.lock("lock:a", now + 600)  # lockouts live in the database
         redis_server.stop()
 
         started = time.monotonic()
         during = [await limiter.hit(key, 3, 60, now) for _ in range(4)]
         assert time.monotonic() - started < 2, "a dead Redis must not stall requests"
-        assert limiter.primary_down
+        assert first.primary_down
         # The database starts the window from zero: the limit still holds from there on.
         assert [d.count for d in during] == [1, 2, 3, 4]
         assert [d.allowed for d in during] == [True, True, True, False]
-        # The lockout written while Redis was up was also written to the database.
         assert await limiter.locked_until("lock:a", now) == now + 600
         await limiter.lock("lock:b", now + 600)  # written while Redis is down
         assert await limiter.locked_until("lock:b", now) == now + 600
@@ -81,7 +88,7 @@ async def test_counts_move_to_the_database_when_redis_dies_and_back_after(
         mono.t += 6  # the retry interval has passed: Redis is tried again
         fresh = f"send:{uuid.uuid4()}"
         back = await limiter.hit(fresh, 3, 60, now)
-        assert back.count == 1 and not limiter.primary_down
+        assert back.count == 1 and not first.primary_down
         assert await redis.client.exists(f"t:rate:{fresh}:{int(now // 60)}") == 1
         # A lockout set during the outage still holds after Redis came back (empty).
         assert await limiter.locked_until("lock:b", now) == now + 600
