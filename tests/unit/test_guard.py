@@ -10,7 +10,7 @@ from otpgate.core.guard import GUARD_REFUSED_PHONE, Guard, GuardReason, Outcome
 from otpgate.core.guard_memory import FaultyGuardStore, InMemoryGuardLists
 from otpgate.core.guard_ports import ListScope, ListVerdict
 from otpgate.core.guard_settings import GuardSettings, TenantBudget
-from otpgate.core.model import Destination, DestinationKind, Environment
+from otpgate.core.model import Destination, Environment
 from otpgate.destinations import parse_phone
 from tests.unit.guard_rig import LOOSE, Rig, email, fingerprint, phone
 
