@@ -12,6 +12,7 @@ import phonenumbers
 from phonenumbers import PhoneNumberType
 
 from otpgate.core.errors import InvalidInput
+from otpgate.core.guard_types import GUARD_REFUSED_PHONE
 from otpgate.core.model import Destination, DestinationKind
 
 MAX_INPUT = 320
@@ -30,8 +31,9 @@ LINE_TYPES: dict[int, str] = {
     PhoneNumberType.VOICEMAIL: "voicemail",
 }
 
-# Reserved in the sandbox to force a delivery failure; not a real, valid number.
-SANDBOX_MAGIC_NUMBERS = frozenset({"+11234567890"})
+# Reserved in the sandbox: +11234567890 forces a delivery failure, GUARD_REFUSED_PHONE
+# (+11234567899) is always refused by the abuse guard. Neither is a real, valid number.
+SANDBOX_MAGIC_NUMBERS = frozenset({"+11234567890", GUARD_REFUSED_PHONE})
 
 
 def parse_phone(

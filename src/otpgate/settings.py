@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from otpgate.core.guard_settings import GuardSettings, TenantBudget
 from otpgate.core.model import Policy
 
 
@@ -84,6 +86,24 @@ class Settings(BaseSettings):
     # The demo page at / (sandbox only, key held server-side). Turn it off in production.
     demo_enabled: bool = True
 
+    # The abuse guard (docs/abuse-guard.md). False turns it off entirely, for load tests.
+    guard_enabled: bool = True
+    guard_refused_line_types: str = "premium_rate,shared_cost,toll_free,pager,voicemail,uan"
+    guard_prefix_sends_per_hour: int = Field(default=20, ge=1, le=10_000_000)
+    guard_country_sends_per_hour: int = Field(default=500, ge=1, le=10_000_000)
+    guard_tenant_sends_per_hour: int = Field(default=1_000, ge=1, le=10_000_000)
+    guard_tenant_sends_per_day: int = Field(default=10_000, ge=1, le=100_000_000)
+    # Per-tenant budgets: "tenant_id=per_hour/per_day,..." (others get the two above).
+    guard_tenant_budgets: str = ""
+    guard_ip_sends_per_hour: int = Field(default=30, ge=1, le=10_000_000)
+    guard_conversion_window_seconds: int = Field(default=1_800, ge=60, le=86_400)
+    guard_conversion_threshold: float = Field(default=0.1, ge=0.0, le=1.0)
+    guard_prefix_conversion_min_sends: int = Field(default=20, ge=1, le=10_000_000)
+    guard_country_conversion_min_sends: int = Field(default=100, ge=1, le=10_000_000)
+    guard_conversion_cooloff_seconds: int = Field(default=3_600, ge=120, le=7 * 86_400)
+    guard_failures_per_hour: int = Field(default=10, ge=1, le=10_000)
+    guard_failure_lockout_seconds: int = Field(default=3_600, ge=1, le=7 * 86_400)
+
     log_level: str = "info"
     log_json: bool = True
 
@@ -102,6 +122,55 @@ class Settings(BaseSettings):
             code_length=self.code_length,
             send_limit_per_minute=self.send_limit_per_minute,
             verify_limit_per_minute=self.verify_limit_per_minute,
+        )
+
+    @field_validator("guard_tenant_budgets")
+    @classmethod
+    def _budgets(cls, v: str) -> str:
+        cls.tenant_budgets(v)
+        return v
+
+    @model_validator(mode="after")
+    def _guard_consistent(self) -> Settings:
+        self.guard()  # contradicting thresholds fail when the settings load, not later
+        return self
+
+    @staticmethod
+    def tenant_budgets(raw: str) -> dict[str, TenantBudget]:
+        """``"t1=5000/50000, t2=10/100"`` as budgets; ValueError naming the bad entry."""
+        budgets: dict[str, TenantBudget] = {}
+        for item in (part.strip() for part in raw.split(",")):
+            if not item:
+                continue
+            tenant, _, numbers = item.partition("=")
+            hourly, _, daily = numbers.partition("/")
+            try:
+                budget = TenantBudget(int(hourly), int(daily))
+            except ValueError:
+                raise ValueError(f"{item!r} is not tenant_id=per_hour/per_day") from None
+            if not tenant.strip() or budget.per_hour < 1 or budget.per_day < 1:
+                raise ValueError(f"{item!r} is not tenant_id=per_hour/per_day, both positive")
+            budgets[tenant.strip()] = budget
+        return budgets
+
+    def guard(self) -> GuardSettings:
+        """The abuse guard's thresholds (raises ValueError when they contradict each other)."""
+        return GuardSettings(
+            enabled=self.guard_enabled,
+            refused_line_types=frozenset(self.provider_list(self.guard_refused_line_types)),
+            prefix_sends_per_hour=self.guard_prefix_sends_per_hour,
+            country_sends_per_hour=self.guard_country_sends_per_hour,
+            tenant_sends_per_hour=self.guard_tenant_sends_per_hour,
+            tenant_sends_per_day=self.guard_tenant_sends_per_day,
+            ip_sends_per_hour=self.guard_ip_sends_per_hour,
+            tenant_budgets=MappingProxyType(self.tenant_budgets(self.guard_tenant_budgets)),
+            conversion_window_seconds=self.guard_conversion_window_seconds,
+            conversion_threshold=self.guard_conversion_threshold,
+            prefix_conversion_min_sends=self.guard_prefix_conversion_min_sends,
+            country_conversion_min_sends=self.guard_country_conversion_min_sends,
+            conversion_cooloff_seconds=self.guard_conversion_cooloff_seconds,
+            failures_per_hour=self.guard_failures_per_hour,
+            failure_lockout_seconds=self.guard_failure_lockout_seconds,
         )
 
     @staticmethod
