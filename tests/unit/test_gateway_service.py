@@ -293,6 +293,19 @@ async def test_a_malformed_key_after_the_ttl_closes_the_transaction(gw: Gateway)
     assert gw.session().attempts == 0
 
 
+async def test_codes_keep_the_length_their_session_was_opened_with(gw: Gateway) -> None:
+    short = await gw.token()
+    gw.otp.policy = Policy(code_length=8)  # the operator changed the code length
+    assert (await gw.service.check(short, "1234567")).issues == ("codematch.key must be 6 digits",)
+    assert (await gw.service.check(short, gw.code())).outcome is CheckOutcome.MATCHED
+    long = await gw.token()
+    assert len(gw.code()) == 8
+    gw.otp.policy = Policy(code_length=6)
+    assert (await gw.service.check(long, "123456")).issues == ("codematch.key must be 8 digits",)
+    assert gw.db.sessions[gw.transactions()[-1].session_id].attempts == 0
+    assert (await gw.service.check(long, gw.code())).outcome is CheckOutcome.MATCHED
+
+
 async def test_a_session_with_a_closed_code_answers_closed(gw: Gateway) -> None:
     token = await gw.token()
     async with gw.uow() as uow:  # the code was killed outside the gateway
