@@ -1,4 +1,4 @@
-"""The sponsor flow's use-cases: ``send``, ``validate``, ``redeem``, and the directory.
+"""The sponsor flow's use-cases: ``send``, ``validate``, ``redeem`` (directory: ``directory.py``).
 
 ```
 send ──► otp_id (a core session, 300 s, 3 attempts)
@@ -22,16 +22,16 @@ after COMMIT, and its outcome is recorded by a second short unit of work; a sand
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 from otpgate.core.clock import Clock
 from otpgate.core.errors import Forbidden, InvalidInput, NotFound, OtpError, RateLimited
-from otpgate.core.model import AuditEvent, Channel, Destination, Environment, RateDecision
+from otpgate.core.model import Channel, Destination, Environment, RateDecision
 from otpgate.core.service import OtpService, Precount, StartRequest, VerifyOutcome
 from otpgate.core.session import SessionState
+from otpgate.sponsors.directory import SponsorAdmin, audit, find_sponsor
 from otpgate.sponsors.errors import (
     AlreadyValidated,
     ChannelUnavailable,
@@ -46,10 +46,8 @@ from otpgate.sponsors.model import (
     SponsorOtp,
     SponsorPolicy,
     TokenRecord,
-    check_channels,
     check_identifier,
     check_operation,
-    check_operations,
     check_otp_id,
     check_slug,
     check_token,
@@ -116,7 +114,9 @@ class _Discard(Exception):
         self.error = error
 
 
-class SponsorService:
+class SponsorService(SponsorAdmin):
+    """The flow, and the directory's use cases (:class:`SponsorAdmin`)."""
+
     def __init__(
         self,
         *,
@@ -125,106 +125,18 @@ class SponsorService:
         clock: Clock,
         policy: SponsorPolicy | None = None,
     ) -> None:
+        super().__init__(uow=uow, clock=clock)
         self.otp = otp
-        self.uow = uow
-        self.clock = clock
         self.policy = policy or SponsorPolicy()
-
-    # -- the directory (admin API and CLI) ----------------------------------
-
-    async def save_sponsor(
-        self,
-        tenant_id: str,
-        slug: str,
-        name: str,
-        channels: Sequence[Channel],
-        otp_operations: Mapping[str, Sequence[str]],
-        active: bool = True,
-    ) -> Sponsor:
-        sponsor = Sponsor(
-            id=str(uuid.uuid4()),
-            tenant_id=tenant_id,
-            slug=check_slug(slug, "slug"),
-            name=name,
-            channels=check_channels(channels),
-            otp_operations=check_operations(otp_operations),
-            active=active,
-        )
-        now = self.clock.now()
-        async with self.uow() as uow:
-            saved = await uow.directory.save_sponsor(sponsor, now)
-            detail: dict[str, object] = {
-                "slug": saved.slug,
-                "channels": [str(c) for c in saved.channels],
-                "active": saved.active,
-            }
-            await _audit(uow, saved.tenant_id, "sponsor", saved.id, "saved", now, detail)
-            await uow.commit()
-        return saved
 
     async def sponsor(
         self, tenant_id: str, slug: str, client: ClientBudget | None = None
     ) -> Sponsor:
         """A sponsor by slug; ``client``: the sponsor API's caller, charged for the read."""
-        check_slug(slug)
         if client is None or client.charged:
-            async with self.uow.reading() as uow:
-                return await _sponsor(uow, tenant_id, slug)
-        return await self._once(client, lambda uow, now: _sponsor(uow, tenant_id, slug))
-
-    async def sponsors(self, tenant_id: str) -> list[Sponsor]:
-        async with self.uow.reading() as uow:
-            return await uow.directory.sponsors(tenant_id)
-
-    async def save_beneficiary(
-        self,
-        tenant_id: str,
-        sponsor_slug: str,
-        beneficiary_id: str,
-        phone: Destination | None,
-        email: Destination | None,
-    ) -> Beneficiary:
-        check_slug(sponsor_slug)
-        check_identifier(beneficiary_id, "beneficiary_id")
-        now = self.clock.now()
-        async with self.uow() as uow:
-            sponsor = await _sponsor(uow, tenant_id, sponsor_slug)
-            beneficiary = Beneficiary(tenant_id, sponsor.id, beneficiary_id, phone, email)
-            await uow.directory.save_beneficiary(beneficiary, now)
-            detail: dict[str, object] = {
-                "sponsor_id": sponsor.id,
-                "has_phone": phone is not None,
-                "has_email": email is not None,
-            }
-            await _audit(uow, tenant_id, "beneficiary", beneficiary_id, "saved", now, detail)
-            await uow.commit()
-        return beneficiary
-
-    async def beneficiary(
-        self, tenant_id: str, sponsor_slug: str, beneficiary_id: str
-    ) -> Beneficiary:
-        check_slug(sponsor_slug)
-        check_identifier(beneficiary_id, "beneficiary_id")
-        async with self.uow.reading() as uow:
-            sponsor = await _sponsor(uow, tenant_id, sponsor_slug)
-            found = await uow.directory.beneficiary(sponsor.id, beneficiary_id)
-        if found is None:
-            raise NotFound("beneficiary not found for this sponsor")
-        return found
-
-    async def remove_beneficiary(
-        self, tenant_id: str, sponsor_slug: str, beneficiary_id: str
-    ) -> None:
-        check_slug(sponsor_slug)
-        check_identifier(beneficiary_id, "beneficiary_id")
-        now = self.clock.now()
-        async with self.uow() as uow:
-            sponsor = await _sponsor(uow, tenant_id, sponsor_slug)
-            if not await uow.directory.remove_beneficiary(sponsor.id, beneficiary_id):
-                raise NotFound("beneficiary not found for this sponsor")
-            detail: dict[str, object] = {"sponsor_id": sponsor.id}
-            await _audit(uow, tenant_id, "beneficiary", beneficiary_id, "removed", now, detail)
-            await uow.commit()
+            return await super().sponsor(tenant_id, slug)
+        check_slug(slug)
+        return await self._once(client, lambda uow, now: find_sponsor(uow, tenant_id, slug))
 
     # -- the client's budget (every sponsor API request) --------------------
 
@@ -401,7 +313,7 @@ class SponsorService:
                     raise OtpGone("the verification token has expired; run the OTP flow again")
                 raise NotFound(TOKEN_CONSUMED)
             detail: dict[str, object] = {"operation": operation}
-            await _audit(
+            await audit(
                 uow, tenant_id, "verification_token", record.otp_id, "redeemed", now, detail
             )
             return Redemption(
@@ -473,7 +385,7 @@ class SponsorService:
             )
 
     async def _target(self, uow: SponsorUnitOfWork, request: SendOtp) -> _Target:
-        sponsor = await _sponsor(uow, request.tenant_id, request.sponsor_slug)
+        sponsor = await find_sponsor(uow, request.tenant_id, request.sponsor_slug)
         if not sponsor.active:
             raise Forbidden("the sponsor does not authorise OTP for this provider")
         if not sponsor.supports(request.channel):
@@ -496,7 +408,7 @@ class SponsorService:
             "sponsor_id": otp.sponsor_id,
             "channel": str(otp.channel),
         }
-        await _audit(uow, otp.tenant_id, "sponsor_otp", otp.id, "created", otp.created_at, detail)
+        await audit(uow, otp.tenant_id, "sponsor_otp", otp.id, "created", otp.created_at, detail)
 
     async def _issue_token(
         self, uow: SponsorUnitOfWork, otp: SponsorOtp, now: float
@@ -515,15 +427,8 @@ class SponsorService:
         )
         await uow.challenges.add_token(record)
         detail: dict[str, object] = {"expires_at": record.expires_at}
-        await _audit(uow, otp.tenant_id, "verification_token", otp.id, "issued", now, detail)
+        await audit(uow, otp.tenant_id, "verification_token", otp.id, "issued", now, detail)
         return IssuedToken(otp_verification_token=token, expires_in=self.policy.token_ttl_seconds)
-
-
-async def _sponsor(uow: SponsorUnitOfWork, tenant_id: str, slug: str) -> Sponsor:
-    found = await uow.directory.sponsor(tenant_id, slug)
-    if found is None:
-        raise NotFound("sponsor not found")
-    return found
 
 
 async def _refuse_if_validated(uow: SponsorUnitOfWork, otp: SponsorOtp) -> None:
@@ -533,24 +438,3 @@ async def _refuse_if_validated(uow: SponsorUnitOfWork, otp: SponsorOtp) -> None:
     if token.redeemed_at is not None:
         raise NotFound(CONSUMED)
     raise AlreadyValidated(ALREADY_VALIDATED)
-
-
-async def _audit(
-    uow: SponsorUnitOfWork,
-    tenant_id: str,
-    subject_type: str,
-    subject_id: str,
-    action: str,
-    at: float,
-    detail: dict[str, object] | None,
-) -> None:
-    await uow.audit.record(
-        AuditEvent(
-            tenant_id=tenant_id,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            action=action,
-            at=at,
-            detail=detail,
-        )
-    )
