@@ -14,8 +14,8 @@ _ADD = (
 )
 _LIST = (
     "SELECT id, tenant_id, channel, destination, subject, body, created_at FROM outbox"
-    " WHERE (:tenant_id IS NULL OR tenant_id = :tenant_id)"
-    " AND (:destination IS NULL OR destination = :destination)"
+    " WHERE (CAST(:tenant_id AS TEXT) IS NULL OR tenant_id = :tenant_id)"
+    " AND (CAST(:destination AS TEXT) IS NULL OR destination = :destination)"
     " ORDER BY created_at DESC, id LIMIT :limit"
 )
 
