@@ -20,11 +20,10 @@ from pathlib import Path
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "src")]
 sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
 
-from sqlalchemy import event  # noqa: E402
-
 from bench.seed import seed, tenant_id_of  # noqa: E402
 from otpgate.core.model import Environment  # noqa: E402
 from otpgate.settings import Settings  # noqa: E402
+from otpgate.storage.database import SqliteDatabase  # noqa: E402
 from otpgate.testing import running_app  # noqa: E402
 
 N = 300
@@ -55,8 +54,19 @@ async def main() -> None:
         def on_commit(*_a: object) -> None:
             counts["commit"] += 1
 
-        event.listen(h.services.engine.sync_engine, "before_cursor_execute", on_sql)
-        event.listen(h.services.engine.sync_engine, "commit", on_commit)
+        # The hot path runs on the raw sqlite3 connection (storage/database.py): count the
+        # statements it executes there, and its COMMITs.
+        database = h.services.database
+        assert isinstance(database, SqliteDatabase)
+        raw = database.conn
+
+        def trace(statement: str) -> None:
+            if statement.startswith("COMMIT"):
+                on_commit()
+            elif not statement.startswith(("BEGIN", "ROLLBACK")):
+                on_sql()
+
+        raw.set_trace_callback(trace)
         async with h.client(key) as c:
 
             async def timed(name: str, call: object) -> None:

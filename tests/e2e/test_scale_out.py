@@ -65,6 +65,7 @@ class Cluster:
 
     def code_for(self, i: int, phone: str) -> str:
         r = self.request(i, "GET", "/v1/outbox", params={"destination": phone})
+        assert r.status_code == 200, (r.status_code, r.text)
         messages = r.json()["messages"]
         assert messages, f"no message for {phone}"
         return next(w for w in messages[0]["body"].split() if w.strip(".").isdigit()).strip(".")
