@@ -4,16 +4,29 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+# Installs come from the hash-checked lock (requirements/, written by `make lock`).
+LOCK   := requirements/dev.txt
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | sha1sum | cut -c1-12)
+UV_VERSION ?= 0.13.9
+COMPILE = $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	--no-header --system-certs pyproject.toml requirements/build.in
 
-.PHONY: run test lint unit integration e2e contract bench bench-deps browser-deps redis-deps clean
+.PHONY: run test lint lock unit integration e2e contract bench bench-deps browser-deps redis-deps clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
+
+# Re-resolve every dependency after editing pyproject.toml (or to take newer releases):
+# writes requirements/runtime.txt and requirements/dev.txt, pinned, with hashes.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+	$(COMPILE) --upgrade -o requirements/runtime.txt
+	$(COMPILE) --extra dev --constraint requirements/runtime.txt -o requirements/dev.txt
 
 run: $(STAMP)
 	$(BIN)/otpgate init --host $(HOST) --port $(PORT)
