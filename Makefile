@@ -11,7 +11,7 @@ UV_VERSION ?= 0.13.9
 COMPILE = $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 	--no-header --system-certs pyproject.toml requirements/build.in
 
-.PHONY: run test lint lock unit integration e2e contract bench bench-deps browser-deps redis-deps clean
+.PHONY: run test lint lock readme-deps unit integration e2e contract bench bench-deps browser-deps redis-deps clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,7 +50,14 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests $(wildcard bench)
 	$(BIN)/mypy
 
-test: $(STAMP) browser-deps redis-deps lint
+# The README test (tests/e2e/test_readme.py) runs its examples, which use curl and jq.
+readme-deps:
+	@command -v curl >/dev/null 2>&1 && command -v jq >/dev/null 2>&1 || \
+	  { echo "installing Debian's curl and jq for the README test"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl jq >/dev/null) \
+	    || echo "could not install curl/jq: the README test will skip (fail under CI=true)"; }
+
+test: $(STAMP) browser-deps redis-deps readme-deps lint
 	$(BIN)/pytest
 
 unit: $(STAMP)
@@ -59,7 +66,7 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/pytest tests/integration
 
-e2e: $(STAMP) browser-deps
+e2e: $(STAMP) browser-deps readme-deps
 	$(BIN)/pytest tests/e2e
 
 # One store/limiter contract over memory, SQLite, PostgreSQL and Redis.
