@@ -70,3 +70,13 @@ def test_readme_shell_blocks_run_in_order(tmp_path):
     assert '"sub_status": "Approve"' in output  # the first verification passed
     assert '"detail": "ALL CHECKS PASSED"' in output  # the gateway flow passed
     assert '"verified":true' in output.replace(" ", "")  # the sponsor token was redeemed
+
+
+def test_readme_links_point_to_files_in_the_repository():
+    text = (ROOT / "README.md").read_text()
+    targets = re.findall(r"\]\(([^)#]+)\)", text) + re.findall(r"`((?:docs|seeds)/[^`]+)`", text)
+    for target in targets:
+        if not target.startswith("http"):
+            assert (ROOT / target).exists(), target
+    for page in ("evaluation-api", "gateway-api", "sponsor-api"):
+        assert f"(docs/{page}.md)" in text
