@@ -1,9 +1,14 @@
 # otpgate: a small, non-root image. Build: docker build -t otpgate .
 FROM python:3.11-slim AS build
 WORKDIR /src
+# Dependencies come from the lock (pinned, hash-checked; `make lock` writes it).
+COPY requirements/runtime.txt ./requirements/
+RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements/runtime.txt \
+ && pip wheel --no-cache-dir --require-hashes --no-deps --wheel-dir /wheels \
+      -r requirements/runtime.txt
 COPY pyproject.toml README.md ./
 COPY src ./src
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+RUN pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /wheels .
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -12,7 +17,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     OTPGATE_LOG_JSON=true
 RUN useradd --system --create-home --home-dir /app --uid 10001 otpgate
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+RUN pip install --no-cache-dir --no-index --no-deps /wheels/*.whl && rm -rf /wheels
 COPY deploy/entrypoint.sh /usr/local/bin/otpgate-entrypoint
 WORKDIR /app
 USER otpgate

@@ -4,16 +4,29 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+# Installs come from the hash-checked lock (requirements/, written by `make lock`).
+LOCK   := requirements/dev.txt
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | sha1sum | cut -c1-12)
+UV_VERSION ?= 0.13.9
+COMPILE = $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	--no-header --system-certs pyproject.toml requirements/build.in
 
-.PHONY: run test lint unit integration e2e contract bench bench-deps browser-deps redis-deps clean
+.PHONY: run test lint lock readme-deps unit integration e2e contract bench bench-deps browser-deps redis-deps clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
+
+# Re-resolve every dependency after editing pyproject.toml (or to take newer releases):
+# writes requirements/runtime.txt and requirements/dev.txt, pinned, with hashes.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+	$(COMPILE) --upgrade -o requirements/runtime.txt
+	$(COMPILE) --extra dev --constraint requirements/runtime.txt -o requirements/dev.txt
 
 run: $(STAMP)
 	$(BIN)/otpgate init --host $(HOST) --port $(PORT)
@@ -37,7 +50,14 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests $(wildcard bench)
 	$(BIN)/mypy
 
-test: $(STAMP) browser-deps redis-deps lint
+# The README test (tests/e2e/test_readme.py) runs its examples, which use curl and jq.
+readme-deps:
+	@command -v curl >/dev/null 2>&1 && command -v jq >/dev/null 2>&1 || \
+	  { echo "installing Debian's curl and jq for the README test"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl jq >/dev/null) \
+	    || echo "could not install curl/jq: the README test will skip (fail under CI=true)"; }
+
+test: $(STAMP) browser-deps redis-deps readme-deps lint
 	$(BIN)/pytest
 
 unit: $(STAMP)
@@ -46,7 +66,7 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/pytest tests/integration
 
-e2e: $(STAMP) browser-deps
+e2e: $(STAMP) browser-deps readme-deps
 	$(BIN)/pytest tests/e2e
 
 # One store/limiter contract over memory, SQLite, PostgreSQL and Redis.

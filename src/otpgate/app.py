@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from otpgate import __version__
+from otpgate import __version__, openapi
 from otpgate.api.admin.routes import router as admin_router
 from otpgate.api.admin.sponsors import router as admin_sponsors_router
 from otpgate.api.evaluation.routes import router as evaluation_router
@@ -73,6 +73,7 @@ def create_app(
     app.include_router(demo_router)
     _mount_operations(app)
     _mount_error_handlers(app)
+    openapi.install(app)  # offline /docs; the document as otpgate answers (openapi.py)
     return app
 
 

@@ -9,11 +9,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
+from pydantic import ValidationError
 
+from otpgate import serving
 from otpgate.cli_sponsors import beneficiaries_app, sponsors_app
 from otpgate.cli_tenants import tenants_app
 from otpgate.core.model import Environment
+from otpgate.delivery.base import ConfigurationError
+from otpgate.problems import EXIT_BAD_SETTINGS, settings_problems
 from otpgate.settings import Settings
 from otpgate.storage import migrate
 from otpgate.storage.accounts import AccountStore, IssuedKey
@@ -35,24 +38,35 @@ app.add_typer(tenants_app, name="tenants")
 SANDBOX_KEY_FILE = Path("var/sandbox-key.txt")
 
 
+def _refuse(problems: list[str]) -> typer.Exit:
+    """Print one line per problem on stderr; the caller raises the returned ``Exit(2)``."""
+    return typer.Exit(_report(problems))
+
+
+@app.callback()
+def _check_settings() -> None:
+    """Every command validates the settings first: a bad one ends it with status 2."""
+    try:
+        Settings()
+    except ValidationError as exc:
+        raise _refuse(settings_problems(exc, Settings)) from None
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
 ) -> None:
-    """Apply migrations, then serve the HTTP APIs."""
+    """Apply migrations, then serve the HTTP APIs (one line says when they answer)."""
+    from otpgate.delivery.registry import check
+
     settings = Settings()
+    report = check(settings)
+    if provider_problems := report.all_problems():
+        raise _refuse(list(dict.fromkeys(provider_problems)))
     migrate.upgrade(settings.database_url)
-    uvicorn.run(
-        "otpgate.app:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,
-        log_level="warning",
-    )
+    serving.serve(settings, host, port, workers)
 
 
 @app.command()
@@ -170,18 +184,9 @@ def outbox(
 @providers_app.command("check")
 def providers_check() -> None:
     """Validate the delivery settings and say what is missing; sends nothing."""
-    from pydantic import ValidationError
-
     from otpgate.delivery.registry import check
 
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        for error in exc.errors():
-            name = "OTPGATE_" + "_".join(map(str, error["loc"])).upper()
-            typer.echo(f"problem: {name}: {error['msg']}")
-        raise typer.Exit(1) from None
-    report = check(settings)
+    report = check(Settings())
     for item in report.checks:
         typer.echo(f"{item.channel:5}  {item.provider:8}  {'ok' if item.ok else 'NOT READY'}")
         for problem in item.problems:
@@ -246,7 +251,21 @@ def purge(
 
 
 def main() -> None:
-    app()
+    """The console script: bad settings and provider configuration end in status 2."""
+    try:
+        app()
+    except ValidationError as exc:
+        if exc.title != Settings.__name__:
+            raise
+        raise SystemExit(_report(settings_problems(exc, Settings))) from None
+    except ConfigurationError as exc:
+        raise SystemExit(_report(exc.problems)) from None
+
+
+def _report(problems: list[str]) -> int:
+    for problem in problems:
+        typer.echo(f"otpgate: {problem}", err=True)
+    return EXIT_BAD_SETTINGS
 
 
 if __name__ == "__main__":

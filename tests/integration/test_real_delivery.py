@@ -242,6 +242,6 @@ def test_providers_check_names_a_malformed_setting(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("OTPGATE_SMTP_SECURITY", "ssl")
     result = CliRunner().invoke(cli, ["providers", "check"])
-    assert result.exit_code == 1
-    assert "OTPGATE_SMTP_SECURITY" in result.output
+    assert result.exit_code == 2
+    assert "OTPGATE_SMTP_SECURITY=ssl: not one of the allowed values" in result.output
     assert "Traceback" not in result.output
