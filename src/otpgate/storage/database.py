@@ -189,7 +189,7 @@ async def _no_reset(_conn: Any) -> None:
 
 def asyncpg_dsn(url: str) -> str:
     """``postgresql+asyncpg://…``, ``postgres://…`` and friends as a libpq DSN for asyncpg."""
-    scheme, sep, rest = url.partition("://")
+    _scheme, sep, rest = url.partition("://")
     if not sep:
         raise ValueError(f"not a database URL: {url!r}")
     return f"postgresql://{rest}"

@@ -27,15 +27,15 @@ from sqlalchemy import Delete, delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from otpgate.storage.tables import (
-    lockouts,
-    rate_counters,
     audit_events,
     deliveries,
     enrichments,
     evaluations,
     gateway_transactions,
     idempotency,
+    lockouts,
     outbox,
+    rate_counters,
     sessions,
     sponsor_otps,
     verification_tokens,
