@@ -94,8 +94,11 @@ class Courier:
         providers = self.providers_for(message)
         if not providers or providers[0].name != OUTBOX:
             return None
+        known, account = self._cached_account(message)
+        if not known:  # the tenant is not cached: no lookup inside the caller's transaction
+            return None
         try:
-            rendered = await self.render(message)
+            rendered = self._render(message, account)
         except Exception:  # deliver() reports the failure
             return None
         return OutboxEntry(
@@ -136,14 +139,27 @@ class Courier:
         assert last is not None
         return dataclasses.replace(last, attempts=tries, error="; ".join(errors))
 
-    async def render(self, message: OutgoingMessage) -> Rendered:
-        account = None
-        if message.message_template is None and (
+    def _needs_account(self, message: OutgoingMessage) -> bool:
+        return message.message_template is None and (
             self.renderer.has_tenant_templates
             or message.brand is None
             or message.default_locale is None
-        ):
-            account = await self._account(message.tenant_id)
+        )
+
+    def _cached_account(self, message: OutgoingMessage) -> tuple[bool, Account | None]:
+        """``(True, account)`` when rendering needs no lookup (none needed, or cached)."""
+        if not self._needs_account(message) or self.accounts is None:
+            return True, None
+        cached = self._account_cache.get(message.tenant_id)
+        if cached is not None and cached[0] > time.monotonic():
+            return True, cached[1]
+        return False, None
+
+    async def render(self, message: OutgoingMessage) -> Rendered:
+        account = await self._account(message.tenant_id) if self._needs_account(message) else None
+        return self._render(message, account)
+
+    def _render(self, message: OutgoingMessage, account: Account | None) -> Rendered:
         return self.renderer.render(
             message,
             tenant=account.name if account else None,
