@@ -6,6 +6,7 @@ keep holding (from the database), and once Redis is back the limiter uses it aga
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -118,3 +119,31 @@ async def test_a_server_with_redis_unreachable_still_limits_sends(
                 )
                 statuses.append(r.status_code)
         assert statuses == [200] * 5 + [429] * 2
+
+
+async def test_an_outage_and_an_empty_restart_let_through_at_most_twice_the_limit(
+    settings: Settings, clock, redis_server: RedisServer
+) -> None:
+    """Up (5 counted in Redis), down (the database counts), back empty: a destination
+    gets at most twice its send limit in that minute, as the README promises."""
+    live = settings.model_copy(update={"redis_url": redis_server.url, "redis_retry_seconds": 0.05})
+    async with running_app(live, clock=clock) as h, h.client(h.sandbox_key) as client:
+        statuses: list[int] = []
+
+        async def send(n: int, tag: str) -> None:
+            for i in range(n):
+                body = {
+                    "id": f"bound-{tag}-{i}",
+                    "workflow": "otp_verification",
+                    "data": {"individual": {"phone_number": "+14155550177"}},
+                }
+                statuses.append((await client.post("/api/evaluation", json=body)).status_code)
+
+        await send(6, "up")
+        redis_server.stop()
+        await send(6, "down")
+        redis_server.start()
+        await asyncio.sleep(0.1)  # past the retry interval: Redis is used again
+        await send(6, "back")
+    assert statuses.count(200) <= 10, statuses
+    assert statuses[:6] == [200] * 5 + [429]

@@ -103,6 +103,10 @@ class MemoryCounters(_Repo):
         retry_after = math.ceil((window + 1) * window_seconds - now)
         return RateDecision(allowed=count <= limit, retry_after=retry_after, count=count)
 
+    async def count(self, key: str, window_seconds: int, now: float) -> int:
+        found: int = self.t("counters").get((key, int(now // window_seconds)), 0)
+        return found
+
     async def lock(self, key: str, until: float) -> None:
         locks = self.t("lockouts")
         locks[key] = max(until, locks.get(key, 0.0))

@@ -79,6 +79,11 @@ class CounterRepository(Protocol):
 
     async def locked_until(self, key: str, now: float) -> float | None: ...
 
+    async def count(self, key: str, window_seconds: int, now: float) -> int:
+        """How many events the database counted against ``key`` in the current window
+        (those of a Redis outage, when Redis counts the rest)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class StoredAnswer:

@@ -25,6 +25,7 @@ _LOCK = (
     ' THEN excluded."until" ELSE lockouts."until" END'
 )
 _LOCKED = 'SELECT "until" FROM lockouts WHERE "key" = :key'
+_COUNT = 'SELECT "count" FROM rate_counters WHERE "key" = :key AND "window" = :window'
 
 
 def decision(count: int, limit: int, window: int, window_seconds: int, now: float) -> RateDecision:
@@ -44,6 +45,10 @@ class SqlCounters:
         row = await self.tx.fetchrow(_HIT, params)
         assert row is not None
         return decision(int(row[0]), limit, window, window_seconds, now)
+
+    async def count(self, key: str, window_seconds: int, now: float) -> int:
+        row = await self.tx.fetchrow(_COUNT, {"key": key, "window": int(now // window_seconds)})
+        return int(row[0]) if row is not None else 0
 
     async def lock(self, key: str, until: float) -> None:
         await self.tx.execute(_LOCK, {"key": key, "until": float(until)})
