@@ -9,9 +9,10 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from otpgate.core.model import Tenant
 from otpgate.settings import Settings
 from otpgate.storage import migrate
-from otpgate.storage.accounts import AccountStore, Tenant
+from otpgate.storage.accounts import AccountStore
 from otpgate.storage.db import create_engine
 
 T = TypeVar("T")

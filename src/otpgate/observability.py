@@ -130,6 +130,12 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=self.registry,
         )
+        self.guard_blocks = Counter(
+            "otpgate_guard_blocks_total",
+            "Sends the abuse guard refused, by reason and destination country",
+            ["reason", "country"],
+            registry=self.registry,
+        )
         self.rate_limited = Counter(
             "otpgate_rate_limited_total",
             "Requests refused by a limit",
@@ -144,6 +150,18 @@ _VERIFY_OUTCOMES = {
     "session.failed": "max_attempts",
     "session.expired": "expired",
 }
+
+
+def count_refusal(metrics: Metrics, event: AuditEvent) -> None:
+    """A send the abuse guard refused: its counter and one (redacted) log line."""
+    detail = event.detail or {}
+    reasons = detail.get("reasons") or ["unknown"]
+    country = str(detail.get("country") or "unknown")
+    for reason in reasons if isinstance(reasons, list) else [reasons]:
+        metrics.guard_blocks.labels(str(reason), country).inc()
+    structlog.get_logger("otpgate.guard").warning(
+        "guard.refused", reasons=reasons, country=country, tenant_id=event.tenant_id
+    )
 
 
 def count_committed(

@@ -25,7 +25,7 @@ from otpgate.delivery.outbox import OutboxProvider
 from otpgate.delivery.registry import build_routes
 from otpgate.delivery.templates import Renderer
 from otpgate.gateway.service import GatewayService
-from otpgate.observability import Metrics, count_committed
+from otpgate.observability import Metrics, count_committed, count_refusal
 from otpgate.settings import Settings
 from otpgate.sponsors.model import SponsorPolicy
 from otpgate.sponsors.service import SponsorService
@@ -206,6 +206,8 @@ async def build_services(
         keyring=keyring,
         clock=clock,
         policy=settings.policy(),
+        guard=settings.guard(),
+        on_refusal=partial(count_refusal, metrics),
     )
     start_housekeeping(settings, engine, clock, closers)
     return Services(

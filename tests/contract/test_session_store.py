@@ -111,3 +111,14 @@ async def test_concurrent_transitions_let_exactly_one_through(store: SessionStor
         )
     )
     assert won.count(True) == 1
+
+
+async def test_claim_attempt_refuses_while_the_destination_is_locked(store: SessionStore) -> None:
+    now = time.time()
+    session = new_session(now)
+    await store.create_session(session)
+    async with store.uow() as uow:
+        await uow.counters.lock(f"lock:{session.destination_key}", now + 60)
+        await uow.commit()
+    assert await store.claim_attempt(session.id, now) is None
+    assert await store.claim_attempt(session.id, now + 61) == 1

@@ -79,7 +79,8 @@ async def test_a_locked_destination_refuses_then_allows_after_the_lockout(
 
 async def test_verification_rate_limit_answers_429(settings: Settings, clock: FakeClock) -> None:
     clock.advance(-(clock.now() % 60))
-    roomy = settings.model_copy(update={"otp_max_attempts": 20})
+    # A failure budget above the guesses made: the verify rate is what this is about.
+    roomy = settings.model_copy(update={"otp_max_attempts": 20, "guard_failures_per_hour": 100})
     async with running_app(roomy, clock=clock) as h, h.client(h.sandbox_key) as client:
         ev = await start(client)
         answers = [await patch(client, ev["eval_id"], code_body("000000")) for _ in range(10)]

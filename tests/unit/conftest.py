@@ -4,6 +4,7 @@ import pytest
 
 from otpgate.core.clock import FakeClock
 from otpgate.core.codes import Keyring
+from otpgate.core.guard_settings import GuardSettings
 from otpgate.core.memory import MemoryDatabase, RecordingCourier
 from otpgate.core.model import Channel, Destination, DestinationKind, Environment, Policy
 from otpgate.core.ports import NoLimiter
@@ -70,7 +71,7 @@ class Requests:
 
 
 class Core:
-    def __init__(self, policy: Policy | None = None) -> None:
+    def __init__(self, policy: Policy | None = None, guard: GuardSettings | None = None) -> None:
         self.clock = FakeClock()
         self.store = MemoryDatabase()
         self.courier = RecordingCourier()
@@ -82,6 +83,7 @@ class Core:
             keyring=Keyring({"k1": b"k" * 32}, current="k1"),
             clock=self.clock,
             policy=policy or Policy(),
+            guard=guard,
         )
         self.service = Requests(self.otp, self.uow)
 

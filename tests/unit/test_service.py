@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from otpgate.core.errors import Conflict, DestinationLocked, InvalidInput, NotFound, RateLimited
+from otpgate.core.guard_settings import GuardSettings
 from otpgate.core.model import Channel, Environment, Policy
 from otpgate.core.service import VerifyOutcome
 from otpgate.core.session import SessionState
@@ -110,7 +111,10 @@ async def test_send_rate_limit_per_destination(core: Core) -> None:
 
 
 async def test_verify_rate_limit_per_session() -> None:
-    core = Core(Policy(max_attempts=50, verify_limit_per_minute=10))
+    # A failure budget above the guesses made: the verify rate is what this is about.
+    core = Core(
+        Policy(max_attempts=50, verify_limit_per_minute=10), GuardSettings(failures_per_hour=100)
+    )
     sent = await core.service.start(core.request())
     bad = wrong(core.courier.last_code())
     for _ in range(10):

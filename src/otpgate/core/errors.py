@@ -13,6 +13,7 @@ code                        meaning
 ``destination_locked``      too many failed attempts locked the destination
 ``unauthorized``            missing, malformed or unknown credentials
 ``forbidden``               credentials valid, operation not allowed
+``refused_for_risk``        the abuse guard refused a send (never says why)
 ==========================  ==============================================
 """
 
@@ -49,6 +50,13 @@ class Unauthorized(OtpError):
 
 class Forbidden(OtpError):
     code = "forbidden"
+
+
+class RefusedForRisk(Forbidden):
+    """The abuse guard refused the send. The message says only that; the reason is in
+    the audit trail and the metrics."""
+
+    code = "refused_for_risk"
 
 
 class RateLimited(OtpError):

@@ -20,9 +20,15 @@ from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, Self
 
-from otpgate.core.model import AuditEvent, DeliveryResult, OutgoingMessage, RateDecision
+from otpgate.core.model import (
+    AuditEvent,
+    DeliveryResult,
+    OutgoingMessage,
+    RateDecision,
+    Tenant,
+)
 from otpgate.core.session import SessionState, VerificationSession
-from otpgate.core.uow import Claim, OutboxEntry, StoredAnswer
+from otpgate.core.uow import Claim, OutboxEntry, StoredAnswer, TenantRepository
 
 
 @dataclass
@@ -72,6 +78,7 @@ class MemorySessions(_Repo):
             or s.state is not SessionState.PENDING
             or s.attempts >= s.max_attempts
             or now >= s.expires_at
+            or self.t("lockouts").get(f"lock:{s.destination_key}", 0.0) > now
         ):
             return None
         claimed = replace(s, attempts=s.attempts + 1)
@@ -163,6 +170,14 @@ class MemoryOutbox(_Repo):
         return message_id
 
 
+class MemoryTenants(_Repo):
+    """Tenants a test put in ``MemoryDatabase.table("tenants")``, by id."""
+
+    async def get(self, tenant_id: str) -> Tenant | None:
+        found: Tenant | None = self.t("tenants").get(tenant_id)
+        return found
+
+
 class MemoryUnitOfWork:
     def __init__(self, db: MemoryDatabase) -> None:
         self.db = db
@@ -173,6 +188,7 @@ class MemoryUnitOfWork:
         self.audit = MemoryAudit(self)
         self.deliveries = MemoryDeliveries(self)
         self.outbox = MemoryOutbox(self)
+        self.tenants = MemoryTenants(self)
 
     def table(self, name: str) -> dict[Any, Any]:
         if self._working is None:
@@ -216,7 +232,9 @@ class RecordingCourier:
         self.fail = fail
         self.outbox = outbox
 
-    async def outbox_entry(self, message: OutgoingMessage) -> OutboxEntry | None:
+    async def outbox_entry(
+        self, message: OutgoingMessage, tenants: TenantRepository
+    ) -> OutboxEntry | None:
         if not self.outbox or self.fail:
             return None
         self.messages.append(message)

@@ -15,6 +15,16 @@ class Environment(enum.StrEnum):
         return "Sandbox" if self is Environment.SANDBOX else "Production"
 
 
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    """An account of otpgate: its name, and how its messages are branded and worded."""
+
+    id: str
+    name: str
+    brand: str | None = None
+    default_locale: str | None = None
+
+
 class Channel(enum.StrEnum):
     SMS = "sms"
     VOICE = "voice"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from otpgate.core.model import DeliveryResult, OutgoingMessage, RateDecision
-from otpgate.core.uow import OutboxEntry
+from otpgate.core.uow import OutboxEntry, TenantRepository
 
 
 class Limiter(Protocol):
@@ -30,9 +30,12 @@ class NoLimiter:
 
 
 class Courier(Protocol):
-    async def outbox_entry(self, message: OutgoingMessage) -> OutboxEntry | None:
+    async def outbox_entry(
+        self, message: OutgoingMessage, tenants: TenantRepository
+    ) -> OutboxEntry | None:
         """The message as the outbox keeps it, when it goes to the outbox rather than to a
-        provider (every sandbox message); the caller adds it in its unit of work."""
+        provider (every sandbox message); the caller adds it in its unit of work.
+        ``tenants`` reads the tenant in that same unit of work, if rendering needs it."""
         ...
 
     async def deliver(self, message: OutgoingMessage) -> DeliveryResult:

@@ -24,19 +24,32 @@ with a conditional transition. No interleaving of requests can then evaluate mor
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from otpgate.core import sandbox
+from otpgate.core.canonical import canonical_destination
 from otpgate.core.clock import Clock
 from otpgate.core.codes import Keyring, is_well_formed, new_nonce
-from otpgate.core.errors import Conflict, DestinationLocked, InvalidInput, NotFound, RateLimited
+from otpgate.core.errors import (
+    Conflict,
+    DestinationLocked,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    RefusedForRisk,
+)
+from otpgate.core.guard_settings import GuardSettings
+from otpgate.core.guard_types import GUARD_REFUSED_PHONE, GuardReason
 from otpgate.core.model import (
     AuditEvent,
     Channel,
     DeliveryResult,
     Destination,
+    DestinationKind,
     Environment,
     OutgoingMessage,
     Policy,
@@ -47,6 +60,9 @@ from otpgate.core.session import SessionState, VerificationSession
 from otpgate.core.uow import UnitOfWork, UnitOfWorkFactory
 
 SANDBOX_PROVIDER = "outbox"
+REFUSED = "the request was refused for risk"
+Refusal = Callable[[AuditEvent], None]
+"""Told of every send the guard refuses (the metrics and the log line)."""
 
 
 class VerifyOutcome(enum.StrEnum):
@@ -125,6 +141,8 @@ class OtpService:
         keyring: Keyring,
         clock: Clock,
         policy: Policy,
+        guard: GuardSettings | None = None,
+        on_refusal: Refusal | None = None,
     ) -> None:
         self.uow = uow
         self.limiter = limiter
@@ -132,9 +150,16 @@ class OtpService:
         self.keyring = keyring
         self.clock = clock
         self.policy = policy
+        self.guard = guard or GuardSettings()
+        self.on_refusal = on_refusal
+        self._audits: set[asyncio.Task[None]] = set()
 
     def destination_key(self, tenant_id: str, destination: Destination) -> str:
-        return f"{tenant_id}:{self.keyring.fingerprint(destination.value)}"
+        """The key of every limit, lockout and budget of ``destination``: a keyed hash of
+        its canonical form, so ``Victim@…``, ``victim+x@…`` and ``vic.tim@gmail.com``
+        count as one (the message still goes to the address as given)."""
+        canonical = canonical_destination(destination)
+        return f"{tenant_id}:{self.keyring.fingerprint(canonical)}"
 
     lockout_key = destination_key
 
@@ -156,6 +181,7 @@ class OtpService:
                 "channel", f"channel {request.channel} needs a different destination"
             )
         dest_key = self.destination_key(request.tenant_id, request.destination)
+        self._screen(request, dest_key, now)
         await self._admit_send(uow, dest_key, now, pre)
         session = VerificationSession(
             id=str(uuid.uuid4()),
@@ -288,6 +314,7 @@ class OtpService:
                 uow, verified, "session.verified", now, {"attempts": claimed.attempts}
             )
             return VerifyResult(VerifyOutcome.VERIFIED, verified)
+        await self._count_failure(uow, claimed, now)
         if claimed.attempts >= claimed.max_attempts:
             await uow.sessions.transition(
                 session_id, SessionState.PENDING, SessionState.FAILED, now
@@ -396,7 +423,7 @@ class OtpService:
             default_locale=default_locale,
             message_template=message_template,
         )
-        entry = await self.courier.outbox_entry(message)
+        entry = await self.courier.outbox_entry(message, uow.tenants)
         if entry is None:
             return Dispatch(session, message, None, first)
         message_id = await uow.outbox.add(entry)
@@ -414,9 +441,88 @@ class OtpService:
             raise InvalidInput("code", f"the code must be {session.code_length} digits")
         if session.effective_state(now) is SessionState.EXPIRED:
             return VerifyResult(VerifyOutcome.EXPIRED, await self.expire(uow, session, now))
+        if session.state is SessionState.PENDING:
+            until = await uow.counters.locked_until(f"lock:{session.destination_key}", now)
+            if until is not None:  # the destination is locked: its open sessions wait too
+                raise DestinationLocked(
+                    "too many failed attempts for this destination; try again later",
+                    int(until - now + 0.999),
+                )
         # Closed before this request got to it (on PostgreSQL, maybe while it waited on the
         # row's lock): the answer it would get had it come alone, afterwards.
         return VerifyResult(VerifyOutcome.CLOSED, session)
+
+    def _screen(self, request: StartRequest, dest_key: str, now: float) -> None:
+        """The guard's number checks: the sandbox number it always refuses, and the
+        number types (premium-rate, shared-cost, …) nobody should be sending codes to."""
+        if not self.guard.enabled:
+            return
+        d = request.destination
+        reason = None
+        if d.kind is DestinationKind.PHONE and d.value == GUARD_REFUSED_PHONE:
+            reason = GuardReason.REFUSED_NUMBER
+        elif d.line_type is not None and d.line_type in self.guard.refused_line_types:
+            reason = GuardReason.NUMBER_TYPE
+        if reason is None:
+            return
+        event = AuditEvent(
+            tenant_id=request.tenant_id,
+            subject_type="destination",
+            subject_id=dest_key.rsplit(":", 1)[-1],
+            action="send.refused",
+            at=now,
+            detail={
+                "reasons": [str(reason)],
+                "country": d.country,
+                "channel": str(request.channel),
+            },
+        )
+        if self.on_refusal is not None:
+            self.on_refusal(event)
+        self._audit_later(event)
+        raise RefusedForRisk(REFUSED)
+
+    def _audit_later(self, event: AuditEvent) -> None:
+        """Audit a refusal in a unit of work of its own, once the refused request's unit
+        of work (which rolls back) has ended."""
+
+        async def write() -> None:
+            try:
+                async with self.uow() as uow:
+                    await uow.audit.record(event)
+                    await uow.commit()
+            except Exception:  # noqa: S110 - visibility must never fail a request
+                pass
+
+        task = asyncio.get_running_loop().create_task(write())
+        self._audits.add(task)
+        task.add_done_callback(self._audits.discard)
+
+    async def _count_failure(
+        self, uow: UnitOfWork, session: VerificationSession, now: float
+    ) -> None:
+        """The failure budget: wrong codes per destination across all its sessions. Once
+        spent, the destination is locked, which stops new sends and the guesses of every
+        session still open for it, so send-and-guess cycling ends there."""
+        if not self.guard.enabled:
+            return
+        budget = self.guard.failures_per_hour
+        spent = await uow.counters.hit(f"fail:{session.destination_key}", budget, 3600, now)
+        if spent.count < budget:
+            return
+        until = now + self.guard.failure_lockout_seconds
+        await uow.counters.lock(f"lock:{session.destination_key}", until)
+        if spent.count == budget:
+            await uow.audit.record(
+                AuditEvent(
+                    tenant_id=session.tenant_id,
+                    subject_type="destination",
+                    subject_id=session.destination_key.rsplit(":", 1)[-1],
+                    action="destination.locked",
+                    at=now,
+                    detail={"reasons": ["failure_budget"], "until": until},
+                )
+            )
 
     async def _audit(
         self,

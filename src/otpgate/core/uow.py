@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from otpgate.core.model import AuditEvent, DeliveryResult, RateDecision
+from otpgate.core.model import AuditEvent, DeliveryResult, RateDecision, Tenant
 from otpgate.core.session import SessionState, VerificationSession
 
 
@@ -50,8 +50,9 @@ class SessionRepository(Protocol):
         """Count one attempt on an open session, atomically, and return the session as
         it now stands (attempts included).
 
-        Counts only while the session is pending, unexpired and below its
-        ``max_attempts``; returns ``None`` (counting nothing) otherwise. On a database
+        Counts only while the session is pending, unexpired, below its ``max_attempts``
+        and its destination is not locked (``lock:<destination_key>`` in the counters);
+        returns ``None`` (counting nothing) otherwise. On a database
         the count is one ``UPDATE … WHERE … RETURNING``, and the row stays locked by
         this unit of work until it ends.
         """
@@ -147,6 +148,10 @@ class OutboxRepository(Protocol):
         ...
 
 
+class TenantRepository(Protocol):
+    async def get(self, tenant_id: str) -> Tenant | None: ...
+
+
 class UnitOfWork(Protocol):
     # Read-only properties, so that an implementation's more specific store types fit.
     @property
@@ -161,6 +166,8 @@ class UnitOfWork(Protocol):
     def deliveries(self) -> DeliveryLog: ...
     @property
     def outbox(self) -> OutboxRepository: ...
+    @property
+    def tenants(self) -> TenantRepository: ...
 
     async def commit(self) -> None: ...
 

@@ -21,7 +21,7 @@ from typing import Protocol
 import structlog
 
 from otpgate.core.model import Channel, DeliveryResult, Environment, OutgoingMessage
-from otpgate.core.uow import OutboxEntry
+from otpgate.core.uow import OutboxEntry, TenantRepository
 from otpgate.delivery.base import Provider, ProviderError, Rendered
 from otpgate.delivery.templates import Renderer
 
@@ -87,7 +87,9 @@ class Courier:
             return [self.sandbox]
         return self.production.get(message.channel, ())
 
-    async def outbox_entry(self, message: OutgoingMessage) -> OutboxEntry | None:
+    async def outbox_entry(
+        self, message: OutgoingMessage, tenants: TenantRepository
+    ) -> OutboxEntry | None:
         """The message as the outbox keeps it, when the outbox carries it (every sandbox
         message, and production ones whose first provider is the outbox): the caller adds
         it in its own unit of work, so no second transaction is needed."""
@@ -95,8 +97,9 @@ class Courier:
         if not providers or providers[0].name != OUTBOX:
             return None
         known, account = self._cached_account(message)
-        if not known:  # the tenant is not cached: no lookup inside the caller's transaction
-            return None
+        if not known:  # read in the caller's own transaction: no second connection
+            account = await tenants.get(message.tenant_id)
+            self._remember(message.tenant_id, account)
         try:
             rendered = self._render(message, account)
         except Exception:  # deliver() reports the failure
@@ -183,10 +186,13 @@ class Courier:
         if cached is not None and cached[0] > now:
             return cached[1]
         account = await self.accounts(tenant_id)
+        self._remember(tenant_id, account)
+        return account
+
+    def _remember(self, tenant_id: str, account: Account | None) -> None:
         if len(self._account_cache) > 10_000:
             self._account_cache.clear()
-        self._account_cache[tenant_id] = (now + ACCOUNT_CACHE_SECONDS, account)
-        return account
+        self._account_cache[tenant_id] = (time.monotonic() + ACCOUNT_CACHE_SECONDS, account)
 
     async def _try(
         self, provider: Provider, message: OutgoingMessage, rendered: Rendered

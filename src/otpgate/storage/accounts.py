@@ -15,20 +15,12 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from otpgate.core.model import Environment
+from otpgate.core.model import Environment, Tenant
 from otpgate.storage.tables import api_keys, app_secrets, audit_events, tenants
 from otpgate.storage.upsert import insert_for
 
 _BASE62 = string.ascii_letters + string.digits
 KEY_PREFIXES = {Environment.SANDBOX: "og_sandbox_", Environment.PRODUCTION: "og_live_"}
-
-
-@dataclass(frozen=True, slots=True)
-class Tenant:
-    id: str
-    name: str
-    brand: str | None = None
-    default_locale: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,9 @@ _GET = f"SELECT {_COLUMNS} FROM verification_sessions WHERE id = :id AND tenant_
 _CLAIM = (
     "UPDATE verification_sessions SET attempts = attempts + 1"
     " WHERE id = :id AND state = 'pending' AND attempts < max_attempts AND expires_at > :now"
+    # A locked destination takes no guesses on any of its sessions (the abuse guard).
+    ' AND NOT EXISTS (SELECT 1 FROM lockouts WHERE lockouts."key" ='
+    " 'lock:' || verification_sessions.destination_key AND lockouts.\"until\" > :now)"
     f" RETURNING {_COLUMNS}"
 )
 _TRANSITION = (

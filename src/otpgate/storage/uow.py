@@ -22,6 +22,7 @@ from otpgate.storage.limiter import SqlCounters
 from otpgate.storage.outbox import SqlOutbox
 from otpgate.storage.sessions import SqlAuditLog, SqlDeliveryLog, SqlSessions
 from otpgate.storage.sponsors import SqlChallenges, SqlDirectory
+from otpgate.storage.tenants import SqlTenants
 
 Committed = Callable[[list[AuditEvent], list[tuple[VerificationSession, DeliveryResult]]], None]
 
@@ -63,6 +64,7 @@ class SqlUnitOfWork:
     gateway: SqlTransactions
     directory: SqlDirectory
     challenges: SqlChallenges
+    tenants: SqlTenants
 
     def __init__(
         self, db: Database, *, write: bool = True, on_commit: Committed | None = None
@@ -84,6 +86,7 @@ class SqlUnitOfWork:
         self.gateway = SqlTransactions(tx)
         self.directory = SqlDirectory(tx)
         self.challenges = SqlChallenges(tx)
+        self.tenants = SqlTenants(tx)
         return self
 
     @property
