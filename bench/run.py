@@ -14,7 +14,8 @@ Each run reports requests/s, p50/p99 latency, ratios to the floors and CPU use
 ``bench:results`` and ``bench:scaleout`` markers.
 
 Bench-only settings (said again in the report): ``OTPGATE_OTP_MAX_ATTEMPTS=100``
-and ``OTPGATE_VERIFY_LIMIT_PER_MINUTE=10000`` so that the wrong-code flow can
+and ``OTPGATE_VERIFY_LIMIT_PER_MINUTE=10000`` (and the guard's failure budget
+``OTPGATE_GUARD_FAILURES_PER_HOUR=10000``) so that the wrong-code flow can
 hammer a pool of pending evaluations; ``OTPGATE_OTP_TTL_SECONDS=3600`` so seeded
 sessions outlive the run. The send limit stays at its default: the start flow
 spreads its sends over 8 million random phone numbers instead.
