@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     sms_autofill_domain: str | None = None  # adds the WebOTP line "@domain #code"
     # The demo page at / (sandbox only, key held server-side). Turn it off in production.
     demo_enabled: bool = True
+    # Starts and PATCHes through the demo page's key-less routes, per client address.
+    demo_writes_per_minute: int = Field(default=20, ge=1, le=100_000)
 
     # The abuse guard (docs/abuse-guard.md). False turns it off entirely, for load tests.
     guard_enabled: bool = True

@@ -27,6 +27,8 @@ def _server(tmp: Path, **env: str) -> ServerProcess:
         {
             "OTPGATE_DATABASE_URL": f"sqlite:///{tmp}/otpgate.db",
             "OTPGATE_LOG_JSON": "true",
+            # Every page test writes from 127.0.0.1: lift the per-address demo throttle.
+            "OTPGATE_DEMO_WRITES_PER_MINUTE": "1000",
             **env,
         },
         log_path=tmp / "server.log",

@@ -134,3 +134,25 @@ async def test_turned_off_the_demo_answers_404(db_url):
     assert page.status_code == api.status_code == inbox.status_code == 404
     assert "OTPGATE_DEMO_ENABLED" in page.json()["msg"]
     assert await h.services.accounts.tenant_by_name(DEMO_TENANT) is None
+
+
+async def test_the_key_less_routes_are_throttled_per_client_address(harness):
+    """20 writes a minute per address (starts and PATCHes alike), then 429; the API's own
+    per-destination limits never come into it (each start goes to another number)."""
+    async with harness.client() as client:
+        answers = [
+            await client.post(
+                "/demo/api/evaluation",
+                json=start_body({"email": f"flood-{i}@example.com"}, f"demo-flood-{i}"),
+            )
+            for i in range(25)
+        ]
+    assert [a.status_code for a in answers] == [200] * 20 + [429] * 5
+    assert int(answers[-1].headers["retry-after"]) >= 1
+    assert "too many requests" in answers[-1].json()["msg"]
+    demo = await harness.services.accounts.tenant_by_name(DEMO_TENANT)
+    async with harness.services.uow() as uow:
+        rows = await uow.transaction.fetch(
+            "SELECT COUNT(*) FROM evaluations WHERE tenant_id = :t", {"t": demo.id}
+        )
+    assert rows[0][0] == 20

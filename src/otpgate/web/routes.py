@@ -130,7 +130,35 @@ async def _forward(
     )
 
 
-@router.post("/demo/api/evaluation")
+async def _throttle(request: Request) -> None:
+    """The demo's routes need no key, so each client address gets a few writes a minute
+    (``OTPGATE_DEMO_WRITES_PER_MINUTE``): enough to try the page, not to flood the store."""
+    services = _services(request)
+    client = request.client.host if request.client else "unknown"
+    key, limit, now = (
+        f"demo:{client}",
+        services.settings.demo_writes_per_minute,
+        services.clock.now(),
+    )
+    decision = await services.limiter.hit(key, limit, 60, now)
+    if decision is None:
+        async with services.uow() as uow:
+            decision = await uow.counters.hit(key, limit, 60, now)
+            await uow.commit()
+    if not decision.allowed:
+        raise Throttled(decision.retry_after)
+
+
+class Throttled(HTTPException):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            429,
+            "too many requests from this address; try again shortly",
+            headers={"Retry-After": str(max(1, retry_after))},
+        )
+
+
+@router.post("/demo/api/evaluation", dependencies=[Depends(_throttle)])
 async def start(request: Request) -> Response:
     return await _forward(request, "POST", "/api/evaluation", body=await request.body())
 
@@ -143,7 +171,7 @@ async def read(eval_id: str, request: Request) -> Response:
     return await _forward(request, "GET", f"/api/evaluation/{checked}")
 
 
-@router.patch("/demo/api/evaluation/{eval_id}")
+@router.patch("/demo/api/evaluation/{eval_id}", dependencies=[Depends(_throttle)])
 async def patch(eval_id: str, request: Request) -> Response:
     checked = _eval_id(eval_id)
     if isinstance(checked, JSONResponse):
