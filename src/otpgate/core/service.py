@@ -86,6 +86,8 @@ class StartRequest:
     default_locale: str | None = None
     message_template: str | None = None
     """A front-end's own text for this one delivery, with ``{pin}`` where the code goes."""
+    session_id: str | None = None
+    """The new session's id, when the caller must write it before the session exists."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +186,7 @@ class OtpService:
         self._screen(request, dest_key, now)
         await self._admit_send(uow, dest_key, now, pre)
         session = VerificationSession(
-            id=str(uuid.uuid4()),
+            id=request.session_id or str(uuid.uuid4()),
             tenant_id=request.tenant_id,
             environment=request.environment,
             channel=request.channel,

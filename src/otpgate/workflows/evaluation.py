@@ -159,6 +159,12 @@ class EvaluationService:
             existing = await uow.evaluations.get_by_client_id(req.tenant_id, req.client_id)
             if existing is not None:
                 return await self._existing(uow, req, existing)
+            # The evaluation first: a concurrent POST with this id waits on its row and
+            # then answers with it, before counting a send or opening a session.
+            ev = self._new(req, wf, channel, str(uuid.uuid4()), now)
+            if not await uow.evaluations.create(ev):
+                raise _Raced()
+            await self._audit(uow, ev, "created", now, {"workflow": ev.workflow})
             dispatch = await self.otp.open(
                 uow,
                 StartRequest(
@@ -169,22 +175,18 @@ class EvaluationService:
                     locale=req.locale,
                     default_locale=req.default_locale,
                     brand=req.brand,
+                    session_id=ev.session_id,
                 ),
                 now,
                 pre,
             )
-            created = ev = self._new(req, wf, channel, dispatch.session.id, now)
             session = dispatch.session
-            if not dispatch.pending:
+            if not dispatch.pending:  # kept in the outbox: delivered in this transaction
                 assert dispatch.result is not None
                 session = await self.otp.record(uow, dispatch, dispatch.result, now)
-                ev, body = self._delivered(ev, session, dispatch.result, now)
-            if not await uow.evaluations.create(ev):
-                raise _Raced()  # a concurrent POST with this id created it first
-            await self._audit(uow, created, "created", now, {"workflow": ev.workflow})
-            if ev is not created:  # delivered already: the delivery is its first change
+                after, body = self._delivered(ev, session, dispatch.result, now)
                 await uow.evaluations.add_enrichment(ev.id, body, now)
-                await self._audit(uow, ev, "state_changed", now, _state(ev))
+                ev = await self._save(uow, ev, after)
             await uow.commit()
         if not dispatch.pending:
             return EvaluationView(ev, wf, session)
