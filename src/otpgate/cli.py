@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from otpgate import serving
+from otpgate import secretfile, serving
 from otpgate.cli_sponsors import beneficiaries_app, sponsors_app
 from otpgate.cli_tenants import tenants_app
 from otpgate.core.model import Environment
@@ -19,8 +19,8 @@ from otpgate.delivery.base import ConfigurationError
 from otpgate.problems import EXIT_BAD_SETTINGS, settings_problems
 from otpgate.settings import Settings
 from otpgate.storage import migrate
-from otpgate.storage.accounts import AccountStore, IssuedKey
-from otpgate.storage.db import create_engine
+from otpgate.storage.accounts import AccountStore, IssuedKey, LegacySecrets
+from otpgate.storage.db import create_engine, is_sqlite
 
 app = typer.Typer(
     help="otpgate: self-hosted one-time-passcode verification.",
@@ -62,11 +62,26 @@ def serve(
     from otpgate.delivery.registry import check
 
     settings = Settings()
-    report = check(settings)
+    migrate.upgrade(settings.database_url)
+    # SQLite (one host) completes the secrets file; PostgreSQL needs it made by `init`.
+    found = _provision(settings, create=is_sqlite(settings.database_url))
+    report = check(secretfile.with_file_secrets(settings, found))
     if provider_problems := report.all_problems():
         raise _refuse(list(dict.fromkeys(provider_problems)))
-    migrate.upgrade(settings.database_url)
     serving.serve(settings, host, port, workers)
+
+
+def _provision(settings: Settings, *, create: bool) -> secretfile.Secrets:
+    """``secretfile.provision`` with an engine of its own (``MissingSecrets`` → status 2)."""
+
+    async def run() -> secretfile.Secrets:
+        engine = create_engine(settings.database_url, pool_size=0)
+        try:
+            return await secretfile.provision(settings, LegacySecrets(engine), create=create)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
 
 
 @app.command()
@@ -81,9 +96,18 @@ def init(
     host: Annotated[str, typer.Option(help="Host the curl example should use.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port the curl example should use.")] = 8000,
 ) -> None:
-    """Migrate, and create a sandbox key if none exists (used by ``make run``)."""
+    """Migrate, create the secrets file if missing, and a sandbox key if none exists
+    (used by ``make run``)."""
     settings = Settings()
     migrate.upgrade(settings.database_url)
+    secrets_path = Path(settings.secrets_file)
+    had_file = secrets_path.exists()
+    _provision(settings, create=True)
+    if not had_file and secrets_path.exists():
+        typer.echo(
+            f"Created the secrets file {secrets_path} (mode 0600): back it up apart from the "
+            "database, and give every otpgate process the same one."
+        )
 
     async def run() -> str | None:
         engine = create_engine(settings.database_url, pool_size=0)
@@ -186,7 +210,9 @@ def providers_check() -> None:
     """Validate the delivery settings and say what is missing; sends nothing."""
     from otpgate.delivery.registry import check
 
-    report = check(Settings())
+    settings = Settings()
+    found = secretfile.load_optional(settings)
+    report = check(secretfile.with_file_secrets(settings, found) if found else settings)
     for item in report.checks:
         typer.echo(f"{item.channel:5}  {item.provider:8}  {'ok' if item.ok else 'NOT READY'}")
         for problem in item.problems:

@@ -41,7 +41,22 @@ SENSITIVE_KEYS = frozenset(
 )
 
 
+# Database errors quote the statement's values: SQLAlchemy appends "[parameters: (...)]",
+# PostgreSQL a "DETAIL: Key (destination)=(+1415...)" line. Neither is ever logged.
+_SQL_VALUES = re.compile(r"(\[parameters|DETAIL): [^\n]*")
+
+
+def _without_sql_values(text: str) -> str:
+    if "[parameters: " not in text and "DETAIL: " not in text:
+        return text
+    return _SQL_VALUES.sub(
+        lambda m: "[parameters: redacted]" if m.group(1) == "[parameters" else "DETAIL: redacted",
+        text,
+    )
+
+
 def redact_text(text: str) -> str:
+    text = _without_sql_values(text)
     if _MAYBE_SENSITIVE.search(text) is None:
         return text
     text = _EMAIL.sub("[email]", text)
@@ -92,6 +107,42 @@ def configure_logging(level: str = "info", json: bool = True) -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
+    _route_stdlib_logging(renderer)
+
+
+class _RedactingHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Marks the one stderr handler ``configure_logging`` owns on the root logger."""
+
+
+def _route_stdlib_logging(renderer: Any) -> None:
+    """Everything other libraries log (uvicorn's "Exception in ASGI application" with its
+    traceback, asyncio's unretrieved task errors, SQLAlchemy) leaves through the same
+    redaction as otpgate's own lines: one JSON (or console) line, traceback included,
+    with no phone, email, code or SQL parameter in it."""
+    handler = _RedactingHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[
+                structlog.stdlib.add_logger_name,
+                structlog.processors.add_log_level,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+            ],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                redact_processor,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [h for h in root.handlers if not isinstance(h, _RedactingHandler)]
+    root.addHandler(handler)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
+        lib = logging.getLogger(name)
+        lib.handlers.clear()  # uvicorn's own handlers print tracebacks as they are
+        lib.propagate = True
 
 
 class Metrics:

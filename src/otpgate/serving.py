@@ -104,6 +104,9 @@ def create_announced_app() -> ASGIApp:
 
 def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     """Bind ``host:port``, then run ``workers`` uvicorn processes on that socket."""
+    from otpgate.observability import configure_logging
+
+    configure_logging(settings.log_level, settings.log_json)  # uvicorn's lines redacted too
     config = uvicorn.Config(
         "otpgate.serving:create_announced_app",
         factory=True,

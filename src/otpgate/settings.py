@@ -36,10 +36,16 @@ class Settings(BaseSettings):
     verify_limit_per_minute: int = Field(default=10, ge=1, le=10_000)
     code_length: int = Field(default=6, ge=4, le=10)
 
-    # Optional: operators who manage secrets themselves set these (base64 or plain text,
-    # at least 16 bytes). Otherwise one is generated on first start and kept in the database.
+    # Secrets never live in the database (README "Secrets", secretfile.py): each comes from
+    # its variable, else from the secrets file, which `otpgate init` creates (and `otpgate
+    # serve` on SQLite). Base64 or plain text; *_previous accepted during a rotation.
+    secrets_file: str = "./var/secrets"
     code_secret: str | None = None
     code_secret_previous: str | None = None
+    oauth_signing_key: SecretStr | None = None
+    oauth_signing_key_previous: SecretStr | None = None
+    # Keys destination fingerprints (limits, lockouts); never rotated.
+    lookup_key: SecretStr | None = None
 
     workflows_file: str | None = None
     brand: str = "otpgate"

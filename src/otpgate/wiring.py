@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from otpgate import secretfile
 from otpgate.core.clock import Clock, SystemClock
 from otpgate.core.codes import Keyring
 from otpgate.core.model import Channel
@@ -26,11 +25,12 @@ from otpgate.delivery.registry import build_routes
 from otpgate.delivery.templates import Renderer
 from otpgate.gateway.service import GatewayService
 from otpgate.observability import Metrics, count_committed, count_refusal
+from otpgate.secretfile import Secrets
 from otpgate.settings import Settings
 from otpgate.sponsors.model import SponsorPolicy
 from otpgate.sponsors.service import SponsorService
 from otpgate.sponsors.tokens import AccessTokens
-from otpgate.storage.accounts import AccountStore, SecretStore
+from otpgate.storage.accounts import AccountStore, LegacySecrets
 from otpgate.storage.clients import ClientDirectory
 from otpgate.storage.database import Database, PostgresDatabase, SqliteDatabase
 from otpgate.storage.db import create_engine, is_sqlite, sqlite_path
@@ -88,23 +88,16 @@ class Services:
         await self.engine.dispose()
 
 
-def _secret_bytes(raw: str) -> bytes:
-    try:
-        decoded = base64.b64decode(raw, validate=True)
-        if len(decoded) >= 16:
-            return decoded
-    except (binascii.Error, ValueError):
-        pass
-    return raw.encode()
+def build_keyring(found: Secrets) -> Keyring:
+    return Keyring.rotating(found.code, lookup_key=found.lookup)
 
 
-async def build_keyring(settings: Settings, secrets: SecretStore) -> Keyring:
-    if settings.code_secret:
-        keys = {"env1": _secret_bytes(settings.code_secret)}
-        if settings.code_secret_previous:
-            keys["env0"] = _secret_bytes(settings.code_secret_previous)
-        return Keyring(keys, current="env1")
-    return Keyring({"db1": await secrets.get_or_create("code_secret_v1")}, current="db1")
+async def provide_secrets(settings: Settings, engine: AsyncEngine) -> Secrets:
+    """The secrets file is completed here on SQLite (one host by nature); on PostgreSQL
+    it must exist already (``otpgate init``), so no process ever invents its own."""
+    return await secretfile.provision(
+        settings, LegacySecrets(engine), create=is_sqlite(settings.database_url)
+    )
 
 
 def build_providers(settings: Settings, uow: UnitOfWorkFactory) -> dict[Channel, list[Provider]]:
@@ -188,13 +181,19 @@ async def build_services(
         max_overflow=settings.database_max_overflow,
     )
     metrics = metrics or Metrics()
+    try:
+        found = await provide_secrets(settings, engine)
+    except BaseException:
+        await engine.dispose()
+        raise
+    settings = secretfile.with_file_secrets(settings, found)
     database = await open_database(settings)
     uow = SqlUnitOfWorkFactory(database, on_commit=partial(count_committed, metrics))
     closers: list[Closer] = []
     ready: dict[str, ReadyCheck] = {}
     accounts = AccountStore(engine, cache_seconds=settings.key_cache_seconds)
     limiter = build_limiter(settings, closers, ready)
-    keyring = await build_keyring(settings, SecretStore(engine))
+    keyring = build_keyring(found)
     courier = (courier_factory or default_courier)(settings, uow, metrics)
     if isinstance(courier, Courier):
         courier.accounts = AccountStore(engine, cache_seconds=0).tenant_by_id
@@ -239,7 +238,7 @@ async def build_services(
         oauth=SponsorOAuth(
             clients=ClientDirectory(accounts),
             tokens=AccessTokens(
-                await SecretStore(engine).get_or_create("oauth_signing_key_v1"),
+                found.oauth,
                 clock,
                 settings.oauth_access_token_ttl_seconds,
             ),

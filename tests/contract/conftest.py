@@ -167,7 +167,7 @@ class Backend:
             uow=uow,
             limiter=limiter,
             courier=self.courier,
-            keyring=Keyring({"k1": b"k" * 32}, current="k1"),
+            keyring=Keyring({"k1": b"k" * 32}, current="k1", lookup_key=b"l" * 32),
             clock=self.clock,
             policy=policy,
         )

@@ -80,7 +80,7 @@ class Core:
             uow=self.uow,
             limiter=NoLimiter(),
             courier=self.courier,
-            keyring=Keyring({"k1": b"k" * 32}, current="k1"),
+            keyring=Keyring({"k1": b"k" * 32}, current="k1", lookup_key=b"l" * 32),
             clock=self.clock,
             policy=policy or Policy(),
             guard=guard,

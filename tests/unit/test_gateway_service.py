@@ -93,7 +93,7 @@ class Gateway:
             uow=self.uow,
             limiter=limiter or NoLimiter(),
             courier=self.courier,
-            keyring=Keyring({"k1": b"k" * 32}, current="k1"),
+            keyring=Keyring({"k1": b"k" * 32}, current="k1", lookup_key=b"l" * 32),
             clock=self.clock,
             policy=policy or Policy(),
         )

@@ -4,7 +4,9 @@
 SHA-256 is stored (they carry ~238 random bits, so a fast hash is the right one).
 
 *Access tokens* are the OAuth client-credentials bearer tokens: JWTs (HS256)
-signed with a key the install generates once. Their expiry is checked against
+signed with the install's signing key (``OTPGATE_OAUTH_SIGNING_KEY``, from the
+environment or the secrets file, never the database); during a rotation tokens
+signed with the previous key stay valid. Their expiry is checked against
 the service clock, so tests can move time.
 """
 
@@ -13,7 +15,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 from ulid import ULID
@@ -58,10 +62,12 @@ class AccessClaims:
 
 
 class AccessTokens:
-    def __init__(self, key: bytes, clock: Clock, ttl_seconds: int = 3600) -> None:
-        if len(key) < 32:
+    def __init__(self, keys: Sequence[bytes], clock: Clock, ttl_seconds: int = 3600) -> None:
+        """``keys``: the signing key first, then previous keys still accepted."""
+        if not keys or any(len(key) < 32 for key in keys):
             raise ValueError("the access-token signing key must be at least 32 bytes")
-        self._key = key
+        self._key = keys[0]
+        self._keys = tuple(keys)
         self.clock = clock
         self.ttl_seconds = ttl_seconds
 
@@ -83,20 +89,7 @@ class AccessTokens:
     def read(self, token: str) -> AccessClaims:
         """The claims of a genuine, unexpired token; ``Unauthorized`` for anything else."""
         try:
-            claims = jwt.decode(
-                token,
-                self._key,
-                algorithms=[ALGORITHM],
-                audience=AUDIENCE,
-                issuer=ISSUER,
-                options={
-                    "require": ["exp", "iat", "sub", "aud", "iss"],
-                    # Time is checked below against the service clock, not the wall clock.
-                    "verify_exp": False,
-                    "verify_iat": False,
-                    "verify_nbf": False,
-                },
-            )
+            claims = self._decode(token)
             expires_at = float(claims["exp"])
             environment = Environment(claims["env"])
             key_id, tenant_id = str(claims["sub"]), str(claims["tid"])
@@ -105,3 +98,29 @@ class AccessTokens:
         if self.clock.now() >= expires_at:
             raise Unauthorized("the access token has expired")
         return AccessClaims(key_id, tenant_id, environment, expires_at)
+
+    def _decode(self, token: str) -> dict[str, Any]:
+        for key in self._keys[:-1]:
+            try:
+                return self._decode_with(token, key)
+            except jwt.InvalidSignatureError:
+                continue
+        return self._decode_with(token, self._keys[-1])
+
+    @staticmethod
+    def _decode_with(token: str, key: bytes) -> dict[str, Any]:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            options={
+                "require": ["exp", "iat", "sub", "aud", "iss"],
+                # Time is checked in ``read`` against the service clock, not the wall clock.
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
+        )
+        return claims

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import secrets
 import string
@@ -12,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from otpgate.core.model import Environment, Tenant
@@ -225,20 +224,18 @@ class AccountStore:
         return principal
 
 
-class SecretStore:
-    """Secrets a fresh install generates once and every process then shares."""
+class LegacySecrets:
+    """Secrets older releases generated and kept in ``app_secrets``: read once, moved to
+    the secrets file (``secretfile.provision``), then deleted. Nothing writes here now."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    async def get_or_create(self, name: str, nbytes: int = 32) -> bytes:
-        candidate = base64.urlsafe_b64encode(secrets.token_bytes(nbytes)).decode()
-        stmt = insert_for(self.engine, app_secrets).values(
-            name=name, value=candidate, created_at=time.time()
-        )
+    async def read(self) -> dict[str, str]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(app_secrets.c.name, app_secrets.c.value))
+            return {row.name: row.value for row in rows}
+
+    async def delete(self, names: list[str]) -> None:
         async with self.engine.begin() as conn:
-            await conn.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
-            value = (
-                await conn.execute(select(app_secrets.c.value).where(app_secrets.c.name == name))
-            ).scalar_one()
-        return base64.urlsafe_b64decode(value)
+            await conn.execute(delete(app_secrets).where(app_secrets.c.name.in_(names)))
