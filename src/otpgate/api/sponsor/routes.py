@@ -25,6 +25,7 @@ from otpgate.api.sponsor.schemas import (
 )
 from otpgate.core.errors import InvalidInput, OtpError
 from otpgate.core.model import Channel
+from otpgate.http.wire import PlainText
 from otpgate.sponsors.model import ClientBudget
 from otpgate.sponsors.service import SendOtp, SponsorService
 from otpgate.storage.accounts import Principal
@@ -149,10 +150,10 @@ async def redeem_token(body: RedeemRequest, request: Request, caller: Caller) ->
 
 @router.get("/v1/sponsors/{slug}/configuration", response_model=ConfigurationResponse)
 async def sponsor_configuration(
-    slug: str,
+    slug: PlainText,
     request: Request,
     caller: Caller,
-    product_type: Annotated[str | None, Query(max_length=64)] = None,
+    product_type: Annotated[PlainText | None, Query(max_length=64)] = None,
 ) -> JSONResponse:
     service = _service(request)
     sponsor = await service.sponsor(caller.tenant.id, slug, _client(request))
