@@ -371,3 +371,18 @@ async def test_the_sweep_covers_every_documented_string(harness: Harness):
                     f"{method} {path}: {sorted(documented - swept.get((method, path), set()))}"
                 )
     assert not missing, "\n".join(missing)
+
+
+async def test_a_body_that_is_not_utf8_is_refused_in_each_apis_own_words(app: Harness):
+    """FastAPI's own "error parsing the body" answer bypassed the gateway and sponsor bodies."""
+    sponsor = await set_up_sponsor(app, app.sandbox_key)
+    raw = b"D3\xffXY\x93S"
+    headers = {"content-type": "application/json"}
+    async with app.client() as c:
+        r = await c.post("/process/status", content=raw, headers=headers)
+    assert r.status_code == 400, r.text
+    assert r.json()["result"]["action"] == "FAIL", r.text
+    async with sponsor.client() as c:
+        r = await c.post("/v1/otp/send", content=raw, headers=headers)
+    assert r.status_code == 400, r.text
+    assert r.json()["error_code"] == "071-201", r.text
