@@ -3,18 +3,41 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from otpgate.core.errors import InvalidInput, OtpError, Unauthorized
 from otpgate.destinations import parse_email, parse_phone
 from otpgate.http.auth import require_key
+from otpgate.http.wire import PlainText, field_name
 from otpgate.storage.accounts import Principal
 
-router = APIRouter(tags=["admin"])
+
+class OutboxRoute(APIRoute):
+    """Answers a malformed query parameter with 400 ``{msg, field}``, as the admin API does."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                first: dict[str, Any] = dict(exc.errors()[0]) if exc.errors() else {}
+                field = field_name(tuple(first.get("loc", ())))
+                msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+                return JSONResponse({"msg": f"{field}: {msg}", "field": field}, status_code=400)
+
+        return guarded
+
+
+router = APIRouter(tags=["admin"], route_class=OutboxRoute)
 
 
 class OutboxEntry(BaseModel):
@@ -52,7 +75,7 @@ async def _principal(request: Request) -> Principal | JSONResponse:
 @router.get("/v1/outbox", response_model=OutboxList)
 async def list_outbox(
     request: Request,
-    destination: Annotated[str | None, Query(max_length=320)] = None,
+    destination: Annotated[PlainText | None, Query(max_length=320)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     principal: Principal | JSONResponse = Depends(_principal),
 ) -> JSONResponse:

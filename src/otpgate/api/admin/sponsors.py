@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from otpgate.core.errors import (
     Conflict,
@@ -23,6 +23,7 @@ from otpgate.core.errors import (
 from otpgate.core.model import Channel
 from otpgate.destinations import parse_email, parse_phone
 from otpgate.http.auth import require_key
+from otpgate.http.wire import PlainText, WireModel, field_name
 from otpgate.sponsors.model import Beneficiary, Sponsor
 from otpgate.sponsors.service import SponsorService
 from otpgate.storage.accounts import Principal
@@ -51,7 +52,7 @@ def _error(exc: OtpError) -> JSONResponse:
 
 def _invalid(exc: RequestValidationError) -> JSONResponse:
     first: dict[str, Any] = dict(exc.errors()[0]) if exc.errors() else {}
-    field = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+    field = field_name(tuple(first.get("loc", ())))
     if first.get("type") in ("json_invalid", "model_attributes_type"):
         return JSONResponse({"msg": "the body must be a JSON object", "field": "body"}, 400)
     msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
@@ -83,7 +84,7 @@ router = APIRouter(prefix="/v1/admin", route_class=AdminRoute, tags=["admin"])
 Caller = Annotated[Principal, Depends(_principal)]
 
 
-class SponsorSpec(BaseModel):
+class SponsorSpec(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
@@ -92,7 +93,7 @@ class SponsorSpec(BaseModel):
     active: bool = True
 
 
-class BeneficiarySpec(BaseModel):
+class BeneficiarySpec(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     phone_number: str | None = Field(default=None, max_length=40)
@@ -138,7 +139,7 @@ async def list_sponsors(request: Request, caller: Caller) -> JSONResponse:
 
 @router.put("/sponsors/{slug}")
 async def save_sponsor(
-    slug: str, spec: SponsorSpec, request: Request, caller: Caller
+    slug: PlainText, spec: SponsorSpec, request: Request, caller: Caller
 ) -> JSONResponse:
     channels = []
     for raw in spec.channels:
@@ -153,13 +154,17 @@ async def save_sponsor(
 
 
 @router.get("/sponsors/{slug}")
-async def get_sponsor(slug: str, request: Request, caller: Caller) -> JSONResponse:
+async def get_sponsor(slug: PlainText, request: Request, caller: Caller) -> JSONResponse:
     return JSONResponse(sponsor_body(await _service(request).sponsor(caller.tenant.id, slug)))
 
 
 @router.put("/sponsors/{slug}/beneficiaries/{beneficiary_id}")
 async def save_beneficiary(
-    slug: str, beneficiary_id: str, spec: BeneficiarySpec, request: Request, caller: Caller
+    slug: PlainText,
+    beneficiary_id: PlainText,
+    spec: BeneficiarySpec,
+    request: Request,
+    caller: Caller,
 ) -> JSONResponse:
     if spec.phone_number is None and spec.email is None:
         raise InvalidInput("phone_number", "a beneficiary needs a phone_number or an email")
@@ -173,7 +178,7 @@ async def save_beneficiary(
 
 @router.get("/sponsors/{slug}/beneficiaries/{beneficiary_id}")
 async def get_beneficiary(
-    slug: str, beneficiary_id: str, request: Request, caller: Caller
+    slug: PlainText, beneficiary_id: PlainText, request: Request, caller: Caller
 ) -> JSONResponse:
     found = await _service(request).beneficiary(caller.tenant.id, slug, beneficiary_id)
     return JSONResponse(beneficiary_body(slug, found))
@@ -181,7 +186,7 @@ async def get_beneficiary(
 
 @router.delete("/sponsors/{slug}/beneficiaries/{beneficiary_id}", status_code=204)
 async def remove_beneficiary(
-    slug: str, beneficiary_id: str, request: Request, caller: Caller
+    slug: PlainText, beneficiary_id: PlainText, request: Request, caller: Caller
 ) -> Response:
     await _service(request).remove_beneficiary(caller.tenant.id, slug, beneficiary_id)
     return Response(status_code=204)

@@ -7,20 +7,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 
+from otpgate.http.wire import WireModel
+
 Text = Annotated[str, StringConstraints(max_length=200)]
 RequestId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 
 
-class _Model(BaseModel):
+class _Model(WireModel):
     model_config = ConfigDict(extra="ignore")
-
-    @field_validator("*")
-    @classmethod
-    def _no_nul(cls, v: object) -> object:
-        # PostgreSQL text cannot hold NUL: refuse it here rather than fail in storage.
-        if isinstance(v, str) and "\x00" in v:
-            raise ValueError("must not contain NUL characters")
-        return v
 
 
 class OtpInput(_Model):

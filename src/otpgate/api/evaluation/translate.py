@@ -17,6 +17,7 @@ from otpgate.core.errors import (
     RateLimited,
     Unauthorized,
 )
+from otpgate.http.wire import field_name
 from otpgate.workflows.evaluation import EvaluationView, PatchKind
 
 STATUS_FOR_ERROR: dict[type[OtpError], int] = {
@@ -96,8 +97,7 @@ def error_response(exc: OtpError, extra: dict[str, Any] | None = None) -> JSONRe
 
 
 def _field(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body",)]
-    return ".".join(parts) or "body"
+    return field_name(loc)
 
 
 def validation_response(exc: RequestValidationError) -> JSONResponse:

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 
 from otpgate.api.gateway.schemas import (
     ContinueRequest,
@@ -39,6 +40,7 @@ from otpgate.storage.accounts import Principal
 from otpgate.wiring import Services
 
 BAD_CREDENTIALS = "invalid user or pass"
+NOT_JSON = "the request body is not valid JSON text"
 _NO_TENANT = "\x00" * 16  # compared against when the key is unknown, to even the timing
 
 
@@ -53,6 +55,11 @@ class GatewayRoute(APIRoute):
                 return await handler(request)
             except RequestValidationError as exc:
                 return _fail(request, validation_error(exc), Meta())
+            except HTTPException as exc:
+                if exc.status_code != 400:
+                    raise
+                # FastAPI's "error parsing the body" (e.g. bytes that are not UTF-8).
+                return _fail(request, InvalidInput("body", NOT_JSON), Meta())
             except OtpError as exc:
                 return _fail(request, exc, Meta())
 

@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from otpgate.http.wire import WireModel
 
-class CountryLists(BaseModel):
+
+class CountryLists(WireModel):
     blacklist: list[str] = Field(default_factory=list, max_length=300)
     whitelist: list[str] = Field(default_factory=list, max_length=300)
 
 
-class OutOfBand(BaseModel):
+class OutOfBand(WireModel):
+    multiline_fields: ClassVar[frozenset[str]] = frozenset({"message"})
+
     message: str | None = Field(default=None, max_length=2000)
     do_not_send_to_types: list[str] = Field(default_factory=list, max_length=10)
     country: CountryLists | None = None
 
 
-class Options(BaseModel):
+class Options(WireModel):
     outofband: OutOfBand | None = None
 
 
-class Target(BaseModel):
+class Target(WireModel):
     """The individual; the phone (or email) is checked by the service: a bad one fails
     the data check rather than the request."""
 
@@ -32,7 +36,7 @@ class Target(BaseModel):
     email: Any = None
 
 
-class Credentials(BaseModel):
+class Credentials(WireModel):
     model_config = ConfigDict(populate_by_name=True)
 
     user: str = Field(min_length=1, max_length=120)
@@ -46,11 +50,11 @@ class GatewayRequest(Credentials):
     options: Options | None = None
 
 
-class Codematch(BaseModel):
+class Codematch(WireModel):
     key: str | None = Field(default=None, max_length=64)
 
 
-class OptionalCredentials(BaseModel):
+class OptionalCredentials(WireModel):
     """Not in the document; when given they must match the token's tenant."""
 
     model_config = ConfigDict(populate_by_name=True)

@@ -33,6 +33,7 @@ from otpgate.gateway.service import (
     CheckResult,
     SendOutcome,
 )
+from otpgate.http.wire import field_name
 
 PASS, FAIL, PENDING = "PASS", "FAIL", "PENDING"
 OUT_OF_BAND_FAILED = "FAILED OUT-OF-BAND CHECK"
@@ -211,7 +212,7 @@ def validation_error(exc: RequestValidationError) -> InvalidInput:
         loc == ("body",) and kind in ("model_attributes_type", "missing")
     ):
         return InvalidInput("body", "the request body must be a JSON object")
-    field = ".".join(str(p) for p in loc if p != "body") or "body"
+    field = field_name(loc)
     if kind == "missing":
         return InvalidInput(field, f"{field} is required")
     msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")

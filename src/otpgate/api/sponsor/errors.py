@@ -20,6 +20,7 @@ from otpgate.core.errors import (
     RateLimited,
     Unauthorized,
 )
+from otpgate.http.wire import field_name
 from otpgate.sponsors.errors import ChannelUnavailable, DeliveryFailed, OtpGone, WrongCode
 
 ERROR_TABLE: dict[type[OtpError], tuple[int, str]] = {
@@ -64,7 +65,7 @@ def validation_response(exc: RequestValidationError) -> JSONResponse:
     first: dict[str, Any] = dict(errors[0]) if errors else {"loc": ("body",), "type": ""}
     if first.get("type") in ("json_invalid", "model_attributes_type", "dict_type"):
         return error_body(400, "071-201", "malformed request: the body must be a JSON object")
-    field = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query")) or "body"
+    field = field_name(tuple(first.get("loc", ())))
     if first.get("type") == "missing":
         return error_body(400, "071-201", f"malformed request: {field} is required")
     detail = str(first.get("msg", "invalid value")).removeprefix("Value error, ")

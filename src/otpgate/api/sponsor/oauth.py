@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from otpgate.api.sponsor.schemas import TokenResponse
+from otpgate.http.wire import refusal
 from otpgate.wiring import Services
 
 router = APIRouter(tags=["sponsor"])
@@ -53,6 +54,10 @@ def _form(raw: bytes) -> dict[str, str]:
     repeated = sorted(k for k, v in parsed.items() if len(v) > 1)
     if repeated:
         raise OAuthError("invalid_request", f"parameter {repeated[0]} is repeated")
+    for name, values in parsed.items():
+        problem = refusal(name) or refusal(values[0])
+        if problem is not None:
+            raise OAuthError("invalid_request", f"parameter {name!r}: {problem}")
     return {k: v[0] for k, v in parsed.items()}
 
 
@@ -64,10 +69,10 @@ def _basic(header: str) -> ClientCredentials | None:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
     except (binascii.Error, ValueError) as exc:
         raise OAuthError("invalid_client", "malformed Basic credentials", 401, True) from exc
-    client_id, sep, secret = decoded.partition(":")
-    if not sep:
+    client_id, sep, secret = (unquote(part) for part in decoded.partition(":"))
+    if not sep or refusal(client_id) or refusal(secret):
         raise OAuthError("invalid_client", "malformed Basic credentials", 401, True)
-    return ClientCredentials(unquote(client_id), unquote(secret), via_basic=True)
+    return ClientCredentials(client_id, secret, via_basic=True)
 
 
 def _credentials(request: Request, form: dict[str, str]) -> ClientCredentials:

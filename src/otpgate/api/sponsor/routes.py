@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 
 from otpgate.api.sponsor.auth import authenticate, principal_of
-from otpgate.api.sponsor.errors import error_response, validation_response
+from otpgate.api.sponsor.errors import error_body, error_response, validation_response
 from otpgate.api.sponsor.schemas import (
     ConfigurationResponse,
     ErrorResponse,
@@ -25,6 +26,7 @@ from otpgate.api.sponsor.schemas import (
 )
 from otpgate.core.errors import InvalidInput, OtpError
 from otpgate.core.model import Channel
+from otpgate.http.wire import PlainText
 from otpgate.sponsors.model import ClientBudget
 from otpgate.sponsors.service import SendOtp, SponsorService
 from otpgate.storage.accounts import Principal
@@ -46,13 +48,18 @@ class SponsorRoute(APIRoute):
                 client = request.state.client = await service.admit(principal.key_id)
                 try:
                     return await handler(request)
-                except (RequestValidationError, OtpError):
+                except (RequestValidationError, OtpError, HTTPException):
                     # Charged by its use case only if that committed; otherwise now (a
                     # spent budget answers 429 instead, as it would have first).
                     await service.settle(client)
                     raise
             except RequestValidationError as exc:
                 return validation_response(exc)
+            except HTTPException as exc:
+                if exc.status_code != 400:
+                    raise
+                # FastAPI's "error parsing the body" (e.g. bytes that are not UTF-8).
+                return error_body(400, "071-201", "malformed request: the body is not valid JSON")
             except OtpError as exc:
                 return error_response(exc)
 
@@ -149,10 +156,10 @@ async def redeem_token(body: RedeemRequest, request: Request, caller: Caller) ->
 
 @router.get("/v1/sponsors/{slug}/configuration", response_model=ConfigurationResponse)
 async def sponsor_configuration(
-    slug: str,
+    slug: PlainText,
     request: Request,
     caller: Caller,
-    product_type: Annotated[str | None, Query(max_length=64)] = None,
+    product_type: Annotated[PlainText | None, Query(max_length=64)] = None,
 ) -> JSONResponse:
     service = _service(request)
     sponsor = await service.sponsor(caller.tenant.id, slug, _client(request))

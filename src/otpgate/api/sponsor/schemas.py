@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from otpgate.http.wire import WireModel
 
-class SendRequest(BaseModel):
+
+class SendRequest(WireModel):
     model_config = ConfigDict(extra="ignore")
 
     beneficiary_id: str = Field(max_length=64)
@@ -20,7 +22,7 @@ class SendResponse(BaseModel):
     masked_destination: str
 
 
-class ValidateRequest(BaseModel):
+class ValidateRequest(WireModel):
     model_config = ConfigDict(extra="ignore")
 
     otp_id: str = Field(max_length=64)
@@ -32,7 +34,7 @@ class ValidateResponse(BaseModel):
     expires_in: int
 
 
-class RedeemRequest(BaseModel):
+class RedeemRequest(WireModel):
     model_config = ConfigDict(extra="ignore")
 
     token: str = Field(max_length=200)
