@@ -152,8 +152,11 @@ def keys_create(
 def outbox(
     destination: Annotated[str | None, typer.Option(help="Only messages to this address.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
+    environment: Annotated[
+        Environment | None, typer.Option(help="Only messages sent for keys of this environment.")
+    ] = None,
 ) -> None:
-    """List messages held by the outbox provider, newest first."""
+    """List messages held by the outbox provider, newest first (every tenant)."""
     settings = Settings()
 
     async def run() -> list[str]:
@@ -165,12 +168,13 @@ def outbox(
         database = await open_database(settings)
         try:
             async with SqlUnitOfWorkFactory(database).reading() as uow:
-                messages = await uow.outbox.list(None, dest, limit)
+                env = str(environment) if environment else None
+                messages = await uow.outbox.list(None, env, dest, limit)
         finally:
             await database.close()
         return [
             f"{dt.datetime.fromtimestamp(m.created_at, dt.UTC).isoformat(timespec='seconds')}  "
-            f"{m.channel:5}  {m.destination}  {m.body}"
+            f"{m.environment:10}  {m.channel:5}  {m.destination}  {m.body}"
             for m in messages
         ]
 

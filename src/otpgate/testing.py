@@ -48,7 +48,7 @@ class Harness:
         return (await self.services.accounts.create_key(tenant, environment)).key
 
     async def messages(self, destination: str) -> list[str]:
-        return [m.body for m in await self.services.outbox(None, destination)]
+        return [m.body for m in await self.services.outbox(None, None, destination)]
 
     async def last_code(self, destination: str) -> str:
         """The code in the newest outbox message to ``destination``."""

@@ -24,7 +24,7 @@ from otpgate.api.sponsor.schemas import (
     ValidateResponse,
 )
 from otpgate.core.errors import InvalidInput, OtpError
-from otpgate.core.model import Channel
+from otpgate.core.model import Channel, Scope
 from otpgate.sponsors.model import ClientBudget
 from otpgate.sponsors.service import SendOtp, SponsorService
 from otpgate.storage.accounts import Principal
@@ -155,7 +155,8 @@ async def sponsor_configuration(
     product_type: Annotated[str | None, Query(max_length=64)] = None,
 ) -> JSONResponse:
     service = _service(request)
-    sponsor = await service.sponsor(caller.tenant.id, slug, _client(request))
+    scope = Scope(caller.tenant.id, caller.environment)
+    sponsor = await service.sponsor(scope, slug, _client(request))
     rules = dict(sponsor.otp_operations)
     if product_type is not None:
         rules = {product_type: rules.get(product_type, ())}
