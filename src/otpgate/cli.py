@@ -197,6 +197,8 @@ def providers_check() -> None:
             typer.echo(f"         - {problem}")
     for problem in report.problems:
         typer.echo(f"problem: {problem}")
+    for note in report.notes:
+        typer.echo(f"note: {note}")
     if not report.ok:
         typer.echo(f"{len(report.all_problems())} problem(s): fix the settings above.")
         raise typer.Exit(1)

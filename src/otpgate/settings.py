@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     sms_providers: str = "outbox"
     voice_providers: str = "outbox"
     email_providers: str = "outbox"
+    # Production keys deliver to the outbox (where any production key can read the codes
+    # back) only when this is on: for development (`make run` sets it), never on a
+    # deployment. Off, "outbox" is left out of the provider lists above for production
+    # messages; sandbox messages always go to the outbox.
+    production_outbox: bool = False
 
     # Real delivery (README "Delivering for real"); `otpgate providers check` validates it.
     smtp_host: str | None = None
