@@ -111,9 +111,13 @@ def create_announced_app() -> ASGIApp:
 
 def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     """Bind ``host:port``, then run ``workers`` uvicorn processes on that socket."""
+    from otpgate.header_timeout import HEADER_TIMEOUT_ENV, protocol_class
+
+    os.environ[HEADER_TIMEOUT_ENV] = str(settings.header_timeout_seconds)
     config = uvicorn.Config(
         "otpgate.serving:create_announced_app",
         factory=True,
+        http=protocol_class(),
         host=host,
         port=port,
         workers=workers,
@@ -140,3 +144,4 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
         shutil.rmtree(marker_dir, ignore_errors=True)
         os.environ.pop(LINE_ENV, None)
         os.environ.pop(MARKER_ENV, None)
+        os.environ.pop(HEADER_TIMEOUT_ENV, None)

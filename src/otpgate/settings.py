@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     # messages; sandbox messages always go to the outbox.
     production_outbox: bool = False
 
+    # A client that has not sent a request's line and headers within this many seconds is
+    # disconnected (slowloris); `otpgate serve` enforces it (header_timeout.py).
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+
     # Real delivery (README "Delivering for real"); `otpgate providers check` validates it.
     smtp_host: str | None = None
     smtp_port: int | None = Field(default=None, ge=1, le=65_535)  # 25, 587 or 465 by security
