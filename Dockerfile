@@ -14,7 +14,10 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PORT=8000 \
-    OTPGATE_LOG_JSON=true
+    OTPGATE_LOG_JSON=true \
+    OTPGATE_DEMO_ENABLED=false \
+    OTPGATE_PRODUCTION_OUTBOX=false \
+    OTPGATE_HEADER_TIMEOUT_SECONDS=10
 RUN useradd --system --create-home --home-dir /app --uid 10001 otpgate
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir --no-index --no-deps /wheels/*.whl && rm -rf /wheels

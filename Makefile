@@ -30,7 +30,7 @@ lock:
 
 run: $(STAMP)
 	$(BIN)/otpgate init --host $(HOST) --port $(PORT)
-	$(BIN)/otpgate serve --host $(HOST) --port $(PORT)
+	OTPGATE_PRODUCTION_OUTBOX=$${OTPGATE_PRODUCTION_OUTBOX:-true} $(BIN)/otpgate serve --host $(HOST) --port $(PORT)
 
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || \

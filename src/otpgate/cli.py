@@ -176,8 +176,11 @@ def keys_create(
 def outbox(
     destination: Annotated[str | None, typer.Option(help="Only messages to this address.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
+    environment: Annotated[
+        Environment | None, typer.Option(help="Only messages sent for keys of this environment.")
+    ] = None,
 ) -> None:
-    """List messages held by the outbox provider, newest first."""
+    """List messages held by the outbox provider, newest first (every tenant)."""
     settings = Settings()
 
     async def run() -> list[str]:
@@ -189,12 +192,13 @@ def outbox(
         database = await open_database(settings)
         try:
             async with SqlUnitOfWorkFactory(database).reading() as uow:
-                messages = await uow.outbox.list(None, dest, limit)
+                env = str(environment) if environment else None
+                messages = await uow.outbox.list(None, env, dest, limit)
         finally:
             await database.close()
         return [
             f"{dt.datetime.fromtimestamp(m.created_at, dt.UTC).isoformat(timespec='seconds')}  "
-            f"{m.channel:5}  {m.destination}  {m.body}"
+            f"{m.environment:10}  {m.channel:5}  {m.destination}  {m.body}"
             for m in messages
         ]
 
@@ -219,6 +223,8 @@ def providers_check() -> None:
             typer.echo(f"         - {problem}")
     for problem in report.problems:
         typer.echo(f"problem: {problem}")
+    for note in report.notes:
+        typer.echo(f"note: {note}")
     if not report.ok:
         typer.echo(f"{len(report.all_problems())} problem(s): fix the settings above.")
         raise typer.Exit(1)

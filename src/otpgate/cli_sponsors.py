@@ -1,4 +1,11 @@
-"""``otpgate sponsors …`` and ``otpgate beneficiaries …``: the sponsor API's directory."""
+"""``otpgate sponsors …`` and ``otpgate beneficiaries …``: the sponsor API's directory.
+
+Each environment has its own sponsors and beneficiaries (a sandbox key never sees the
+production ones); ``--environment`` says which one a command works on. It defaults to
+``sandbox``, the harmless side: a command run without it never changes what production
+keys use, and a production send to a sponsor set up only in sandbox answers "not found"
+instead of going to a destination nobody meant for it.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from otpgate.core.errors import OtpError
-from otpgate.core.model import Channel
+from otpgate.core.model import Channel, Environment, Scope
 from otpgate.destinations import parse_email, parse_phone
 from otpgate.settings import Settings
 from otpgate.storage import migrate
@@ -18,6 +25,10 @@ from otpgate.wiring import Services, build_services
 T = TypeVar("T")
 CHANNELS = {"SMS": Channel.SMS, "EMAIL": Channel.EMAIL}
 TenantOption = Annotated[str, typer.Option(help="Tenant name (created if new).")]
+EnvironmentOption = Annotated[
+    Environment,
+    typer.Option(help="Whose sponsors: sandbox keys' or production keys' (each has its own)."),
+]
 
 sponsors_app = typer.Typer(help="Manage sponsors (sponsor OTP API).", no_args_is_help=True)
 beneficiaries_app = typer.Typer(
@@ -67,6 +78,7 @@ def sponsors_create(
     ] = None,
     inactive: Annotated[bool, typer.Option(help="Refuse OTP sends for this sponsor.")] = False,
     tenant: TenantOption = "default",
+    environment: EnvironmentOption = Environment.SANDBOX,
 ) -> None:
     """Create a sponsor, or replace the one with this slug."""
     channels = []
@@ -79,16 +91,18 @@ def sponsors_create(
     async def work(services: Services) -> str:
         owner = await services.accounts.ensure_tenant(tenant)
         sponsor = await services.sponsors.save_sponsor(
-            owner.id, slug, name, channels, rules, not inactive
+            Scope(owner.id, environment), slug, name, channels, rules, not inactive
         )
-        return f"sponsor {sponsor.slug} saved for tenant {tenant!r}"
+        return f"sponsor {sponsor.slug} saved for tenant {tenant!r} ({environment})"
 
     typer.echo(_run(work))
 
 
 @sponsors_app.command("list")
-def sponsors_list(tenant: TenantOption = "default") -> None:
-    """List the tenant's sponsors."""
+def sponsors_list(
+    tenant: TenantOption = "default", environment: EnvironmentOption = Environment.SANDBOX
+) -> None:
+    """List the tenant's sponsors of one environment."""
 
     async def work(services: Services) -> list[str]:
         owner = await services.accounts.ensure_tenant(tenant)
@@ -96,7 +110,7 @@ def sponsors_list(tenant: TenantOption = "default") -> None:
             f"{s.slug}  {s.name!r}  channels={','.join(c.upper() for c in s.channels)}  "
             f"otp={dict((k, list(v)) for k, v in s.otp_operations.items())}"
             + ("" if s.active else "  (inactive)")
-            for s in await services.sponsors.sponsors(owner.id)
+            for s in await services.sponsors.sponsors(Scope(owner.id, environment))
         ]
 
     lines = _run(work)
@@ -110,6 +124,7 @@ def beneficiaries_add(
     phone: Annotated[str | None, typer.Option(help="On-file phone (E.164).")] = None,
     email: Annotated[str | None, typer.Option(help="On-file email.")] = None,
     tenant: TenantOption = "default",
+    environment: EnvironmentOption = Environment.SANDBOX,
 ) -> None:
     """Add a beneficiary to a sponsor, or replace their on-file destinations."""
     if phone is None and email is None:
@@ -118,7 +133,7 @@ def beneficiaries_add(
     async def work(services: Services) -> str:
         owner = await services.accounts.ensure_tenant(tenant)
         saved = await services.sponsors.save_beneficiary(
-            owner.id,
+            Scope(owner.id, environment),
             sponsor,
             beneficiary_id,
             parse_phone(phone, "phone") if phone else None,
@@ -135,12 +150,14 @@ def beneficiaries_remove(
     sponsor: Annotated[str, typer.Option(help="The sponsor's slug.")],
     beneficiary_id: Annotated[str, typer.Argument()],
     tenant: TenantOption = "default",
+    environment: EnvironmentOption = Environment.SANDBOX,
 ) -> None:
     """Remove a beneficiary from a sponsor."""
 
     async def work(services: Services) -> str:
         owner = await services.accounts.ensure_tenant(tenant)
-        await services.sponsors.remove_beneficiary(owner.id, sponsor, beneficiary_id)
+        scope = Scope(owner.id, environment)
+        await services.sponsors.remove_beneficiary(scope, sponsor, beneficiary_id)
         return f"beneficiary {beneficiary_id} removed from {sponsor}"
 
     typer.echo(_run(work))

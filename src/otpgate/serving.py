@@ -3,7 +3,8 @@
 The line says where to point a browser and what the process is connected to::
 
     otpgate ready: http://127.0.0.1:8000 | database sqlite:///./var/otpgate.db | redis off |
-    demo page on (http://127.0.0.1:8000/) | docs http://127.0.0.1:8000/docs
+    demo page on (http://127.0.0.1:8000/) | production codes kept in the outbox |
+    docs http://127.0.0.1:8000/docs
 
 (one line on the terminal). Database and Redis URLs are shown without user, password or
 query string. The socket is bound before the application starts, so when the line
@@ -46,12 +47,18 @@ def without_credentials(url: str) -> str:
 def start_line(settings: Settings, base_url: str) -> str:
     redis = f"redis on ({without_credentials(settings.redis_url)})" if settings.redis_url else ""
     demo = f"demo page on ({base_url}/)" if settings.demo_enabled else "demo page off"
+    outbox = (
+        "production codes kept in the outbox (OTPGATE_PRODUCTION_OUTBOX: development only)"
+        if settings.production_outbox
+        else "production outbox off"
+    )
     return " | ".join(
         [
             f"otpgate ready: {base_url}",
             f"database {without_credentials(settings.database_url)}",
             redis or "redis off",
             demo,
+            outbox,
             f"docs {base_url}/docs",
         ]
     )
@@ -107,9 +114,14 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     from otpgate.observability import configure_logging
 
     configure_logging(settings.log_level, settings.log_json)  # uvicorn's lines redacted too
+
+    from otpgate.header_timeout import HEADER_TIMEOUT_ENV, protocol_class
+
+    os.environ[HEADER_TIMEOUT_ENV] = str(settings.header_timeout_seconds)
     config = uvicorn.Config(
         "otpgate.serving:create_announced_app",
         factory=True,
+        http=protocol_class(),
         host=host,
         port=port,
         workers=workers,
@@ -136,3 +148,4 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
         shutil.rmtree(marker_dir, ignore_errors=True)
         os.environ.pop(LINE_ENV, None)
         os.environ.pop(MARKER_ENV, None)
+        os.environ.pop(HEADER_TIMEOUT_ENV, None)

@@ -63,6 +63,15 @@ class Settings(BaseSettings):
     sms_providers: str = "outbox"
     voice_providers: str = "outbox"
     email_providers: str = "outbox"
+    # Production keys deliver to the outbox (where any production key can read the codes
+    # back) only when this is on: for development (`make run` sets it), never on a
+    # deployment. Off, "outbox" is left out of the provider lists above for production
+    # messages; sandbox messages always go to the outbox.
+    production_outbox: bool = False
+
+    # A client that has not sent a request's line and headers within this many seconds is
+    # disconnected (slowloris); `otpgate serve` enforces it (header_timeout.py).
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
 
     # Real delivery (README "Delivering for real"); `otpgate providers check` validates it.
     smtp_host: str | None = None

@@ -75,11 +75,15 @@ class Services:
     """The demo page's account, made on its first use (``web/demo.py``)."""
 
     async def outbox(
-        self, tenant_id: str | None, destination: str | None = None, limit: int = 50
+        self,
+        tenant_id: str | None,
+        environment: str | None,
+        destination: str | None = None,
+        limit: int = 50,
     ) -> list[OutboxMessage]:
-        """Outbox messages, newest first (``/v1/outbox`` and the CLI)."""
+        """Outbox messages, newest first (``/v1/outbox``: one tenant and environment)."""
         async with self.uow.reading() as uow:
-            return await uow.outbox.list(tenant_id, destination, limit)
+            return await uow.outbox.list(tenant_id, environment, destination, limit)
 
     async def close(self) -> None:
         for closer in self.closers:

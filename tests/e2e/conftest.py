@@ -44,6 +44,7 @@ def server_env(tmp_path: Path) -> dict[str, str]:
         "OTPGATE_SMS_PROVIDERS": "outbox",
         "OTPGATE_VOICE_PROVIDERS": "outbox",
         "OTPGATE_EMAIL_PROVIDERS": "outbox",
+        "OTPGATE_PRODUCTION_OUTBOX": "true",  # the tests read production codes back
         "OTPGATE_LOG_JSON": "true",
     }
 

@@ -112,9 +112,18 @@ def test_compose_and_nginx_describe_the_same_replicas() -> None:
     assert {name for name, _ in upstreams} == {"otpgate-1", "otpgate-2"}
     for name, port in upstreams:
         env = services[name]["environment"]
+        assert env["OTPGATE_DEMO_ENABLED"] == "false"
+        assert env["OTPGATE_PRODUCTION_OUTBOX"] == "false"
         assert env["OTPGATE_DATABASE_URL"].startswith("postgresql://")
         assert env["OTPGATE_REDIS_URL"].startswith("redis://")
         assert port == "8000"
     listen = re.search(r"listen (\d+);", nginx)
     assert listen and services["lb"]["ports"] == [f"{listen.group(1)}:{listen.group(1)}"]
     assert shlex.split(healthcheck_command())[0] == "python"
+
+
+def test_the_image_runs_with_the_demo_and_the_production_outbox_off() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "OTPGATE_DEMO_ENABLED=false" in dockerfile
+    assert "OTPGATE_PRODUCTION_OUTBOX=false" in dockerfile
+    assert "OTPGATE_HEADER_TIMEOUT_SECONDS=" in dockerfile

@@ -116,6 +116,7 @@ def cluster_of(tmp: Path, extra_env: dict[str, str], n: int = 2) -> Iterator[Clu
             "OTPGATE_REDIS_URL": require_redis(),
             "OTPGATE_REDIS_KEY_PREFIX": f"otpgate-e2e-{uuid.uuid4().hex[:12]}:",
             "OTPGATE_SMS_PROVIDERS": "outbox",
+            "OTPGATE_PRODUCTION_OUTBOX": "true",
             "OTPGATE_KEY_CACHE_SECONDS": "0",
             "OTPGATE_LOG_LEVEL": "warning",
             **extra_env,

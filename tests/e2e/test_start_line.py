@@ -52,7 +52,7 @@ def test_serve_prints_one_line_when_ready(tmp_path):
     )
     assert line == (
         f"otpgate ready: {base} | database sqlite:///{db} | redis off | "
-        f"demo page on ({base}/) | docs {base}/docs"
+        f"demo page on ({base}/) | production outbox off | docs {base}/docs"
     )
 
 

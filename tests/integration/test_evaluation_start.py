@@ -143,7 +143,7 @@ async def test_default_channel_is_email_without_a_phone(
 async def test_channel_override_voice(harness: Harness, sandbox: httpx.AsyncClient) -> None:
     body = await start(sandbox, email=EMAIL, channel="voice")
     assert named(body, "Deliver OTP")[0]["enrichment_name"] == "Deliver OTP Voice"
-    [msg] = await harness.services.outbox(None, PHONE)
+    [msg] = await harness.services.outbox(None, None, PHONE)
     assert msg.channel == "voice"
 
 

@@ -33,7 +33,7 @@ async def test_wrong_credentials_answer_alike_whichever_part_is_wrong(harness: H
         assert body["result"]["issues"] == ["invalid user or pass"]
         assert body["meta"]["company"] is None
         assert "continuations" not in body
-    assert await harness.services.outbox(None, None) == []
+    assert await harness.services.outbox(None, None, None) == []
 
 
 async def test_user_must_match_the_tenant_name_exactly(harness: Harness) -> None:
@@ -79,7 +79,7 @@ async def test_malformed_requests_name_what_is_wrong(
     [issue] = body["result"]["issues"]
     assert field in issue
     assert "continuations" not in body
-    assert await harness.services.outbox(None, None) == []
+    assert await harness.services.outbox(None, None, None) == []
 
 
 @pytest.mark.parametrize(

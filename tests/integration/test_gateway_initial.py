@@ -91,7 +91,7 @@ async def test_excluded_line_type_suppresses_the_send(
     assert_envelope(r.json(), *SUPPRESSED)
     assert "continuations" not in r.json()
     assert "do_not_send_to_types" in r.json()["result"]["issues"][0]
-    assert await harness.services.outbox(None, None) == []
+    assert await harness.services.outbox(None, None, None) == []
 
 
 async def test_the_documents_sample_request_excludes_every_line_type(harness: Harness) -> None:
@@ -144,7 +144,7 @@ async def test_invalid_number_or_refused_country_fails_the_data_check(
     assert_envelope(r.json(), *DATA_CHECK)
     assert issue in r.json()["result"]["issues"][0]
     assert "continuations" not in r.json()
-    assert await harness.services.outbox(None, None) == []
+    assert await harness.services.outbox(None, None, None) == []
 
 
 async def test_country_lists_take_lowercase_codes(harness: Harness) -> None:
@@ -189,7 +189,7 @@ async def test_voice_variant_calls_the_number(harness: Harness) -> None:
         r = await send(c, initial(harness.sandbox_key, service="PhoneMatch5.0.Voice"))
     assert_envelope(r.json(), *PENDING)
     assert r.json()["meta"]["service"] == "PhoneMatch5.0.Voice"
-    [message] = await harness.services.outbox(None, "+12015106000")
+    [message] = await harness.services.outbox(None, None, "+12015106000")
     assert message.channel == "voice"
 
 
@@ -206,7 +206,7 @@ async def test_email_variant_mails_the_target(harness: Harness) -> None:
         )
         assert_envelope(r.json(), *PENDING)
         assert "email address" in r.json()["continuations"]["outofband"]["instructions"]
-        [message] = await harness.services.outbox(None, "john.smith@example.com")
+        [message] = await harness.services.outbox(None, None, "john.smith@example.com")
         assert message.channel == "email"
         bad = await send(
             c,

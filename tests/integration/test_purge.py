@@ -138,6 +138,7 @@ async def test_purge_covers_gateway_and_sponsor_records(h: Harness, clock: FakeC
                 tables.gateway_transactions.insert().values(
                     id=f"gw-{tag}",
                     tenant_id="t",
+                    environment="sandbox",
                     session_id="s",
                     service="PhoneMatch5.0.SMS",
                     reference="customer-ref",

@@ -16,7 +16,7 @@ from otpgate.core.clock import FakeClock
 from otpgate.core.codes import Keyring
 from otpgate.core.errors import NotFound, RateLimited
 from otpgate.core.memory import MemoryDatabase, MemoryLimiter, RecordingCourier
-from otpgate.core.model import AuditEvent, Channel, Environment, Policy
+from otpgate.core.model import AuditEvent, Channel, Environment, Policy, Scope
 from otpgate.core.ports import Limiter, NoLimiter
 from otpgate.core.service import OtpService
 from otpgate.core.session import SessionState, VerificationSession
@@ -36,6 +36,8 @@ from otpgate.gateway.service import (
 
 PHONE = "+14155550100"
 FAILING = "+11234567890"  # the sandbox's number whose delivery always fails
+
+LIVE = Scope("t1", Environment.PRODUCTION)
 
 
 class Broken(Exception):
@@ -212,7 +214,7 @@ async def test_screening_refusals_open_no_unit_of_work(gw: Gateway) -> None:
 async def test_right_code_matches_in_one_unit_of_work_and_status_reads_it(gw: Gateway) -> None:
     token = await gw.token()
     before = gw.uow.opened
-    checked = await gw.service.check(token, gw.code(), "t1")
+    checked = await gw.service.check(token, gw.code(), LIVE)
     assert gw.uow.opened == before + 1
     assert checked.outcome is CheckOutcome.MATCHED and checked.final_token is not None
     assert checked.issues == () and not checked.open
@@ -223,7 +225,7 @@ async def test_right_code_matches_in_one_unit_of_work_and_status_reads_it(gw: Ga
         {"outcome": "matched", "state": "passed"},
     )
 
-    status = await gw.service.status(checked.final_token, "t1")
+    status = await gw.service.status(checked.final_token, LIVE)
     assert (gw.uow.opened, gw.uow.reads) == (before + 1, 1)
     assert status.state is TransactionState.PASSED and status.outcome is FinalOutcome.MATCHED
     assert status.confirmation == checked.confirmation
@@ -321,17 +323,20 @@ async def test_a_session_with_a_closed_code_answers_closed(gw: Gateway) -> None:
 
 async def test_tokens_are_scoped_and_unknown_ones_refused(gw: Gateway) -> None:
     token = await gw.token()
-    with pytest.raises(NotFound, match=UNUSABLE):
-        await gw.service.check(token, gw.code(), "t2")
+    for other in (Scope("t2", Environment.PRODUCTION), Scope("t1", Environment.SANDBOX)):
+        with pytest.raises(NotFound, match=UNUSABLE):
+            await gw.service.check(token, gw.code(), other)
     for bad in ("o76m3nvz94jvaatfsmespzgx3qkzjjl1", "short", "A" * 32):
         with pytest.raises(NotFound, match=UNUSABLE):
             await gw.service.check(bad, gw.code())
     with pytest.raises(NotFound):
         await gw.service.status(token)  # a continuation token is not a final token
-    final = (await gw.service.check(token, gw.code(), "t1")).final_token
+    final = (await gw.service.check(token, gw.code(), LIVE)).final_token
     assert final is not None
-    with pytest.raises(NotFound):
-        await gw.service.status(final, "t2")
+    for other in (Scope("t2", Environment.PRODUCTION), Scope("t1", Environment.SANDBOX)):
+        with pytest.raises(NotFound):
+            await gw.service.status(final, other)
+    assert (await gw.service.status(final, LIVE)).environment is Environment.PRODUCTION
     with pytest.raises(NotFound):
         await gw.service.status("short")
 

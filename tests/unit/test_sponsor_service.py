@@ -11,7 +11,7 @@ from otpgate.core.clock import FakeClock
 from otpgate.core.codes import Keyring
 from otpgate.core.errors import Forbidden, InvalidInput, NotFound, RateLimited
 from otpgate.core.memory import MemoryLimiter, RecordingCourier
-from otpgate.core.model import Channel, Destination, DestinationKind, Environment, Policy
+from otpgate.core.model import Channel, Destination, DestinationKind, Environment, Policy, Scope
 from otpgate.core.ports import Limiter, NoLimiter
 from otpgate.core.service import OtpService
 from otpgate.core.session import SessionState
@@ -28,6 +28,8 @@ from otpgate.sponsors.model import ClientBudget, SponsorPolicy
 from otpgate.sponsors.service import SendOtp, SponsorService
 
 TENANT = "t1"
+PROD = Scope(TENANT, Environment.PRODUCTION)
+SANDBOX = Scope(TENANT, Environment.SANDBOX)
 SLUG = "sponsor-sandbox"
 BNF = "bnf_1"
 PHONE = Destination(DestinationKind.PHONE, "+14155550100", "US", "mobile", "1")
@@ -58,16 +60,17 @@ class World:
         self.service = SponsorService(otp=self.otp, uow=self.uow, clock=self.clock, policy=policy)
 
     async def set_up(self, *, active: bool = True) -> None:
-        await self.service.save_sponsor(
-            TENANT,
-            SLUG,
-            "Sandbox Health",
-            [Channel.SMS, Channel.EMAIL],
-            {"pharmacy": ["dispensation.complete"]},
-            active,
-        )
-        await self.service.save_beneficiary(TENANT, SLUG, BNF, PHONE, EMAIL)
-        await self.service.save_beneficiary(TENANT, SLUG, "bnf_magic", FAILING, None)
+        for scope in (PROD, SANDBOX):  # the same sponsor, set up in each environment
+            await self.service.save_sponsor(
+                scope,
+                SLUG,
+                "Sandbox Health",
+                [Channel.SMS, Channel.EMAIL],
+                {"pharmacy": ["dispensation.complete"]},
+                active,
+            )
+            await self.service.save_beneficiary(scope, SLUG, BNF, PHONE, EMAIL)
+            await self.service.save_beneficiary(scope, SLUG, "bnf_magic", FAILING, None)
 
     def request(
         self,
@@ -123,9 +126,7 @@ async def test_send_validate_redeem_one_unit_of_work_each(world: World) -> None:
     assert world.db.commits == before + 1
     assert (done.otp_id, done.sponsor_slug, done.beneficiary_id) == (sent.otp_id, SLUG, BNF)
     assert world.actions() == [
-        "sponsor.saved",
-        "beneficiary.saved",
-        "beneficiary.saved",
+        *["sponsor.saved", "beneficiary.saved", "beneficiary.saved"] * 2,  # one per environment
         "session.session.started",
         "sponsor_otp.created",
         "session.session.verified",
@@ -246,10 +247,10 @@ async def test_an_expired_token_and_an_operation_without_otp(world: World) -> No
 async def test_sponsor_rules_refuse_before_anything_is_sent(world: World) -> None:
     with pytest.raises(NotFound):
         await world.service.send(world.request("bnf_nobody"))
-    await world.service.save_beneficiary(TENANT, SLUG, "bnf_phone", PHONE, None)
+    await world.service.save_beneficiary(PROD, SLUG, "bnf_phone", PHONE, None)
     with pytest.raises(ChannelUnavailable, match="no email"):
         await world.service.send(world.request("bnf_phone", Channel.EMAIL))
-    await world.service.save_sponsor(TENANT, SLUG, "Sandbox Health", [Channel.SMS], {}, False)
+    await world.service.save_sponsor(PROD, SLUG, "Sandbox Health", [Channel.SMS], {}, False)
     with pytest.raises(Forbidden):
         await world.service.send(world.request())
     assert world.courier.messages == []
@@ -313,7 +314,7 @@ async def test_fifty_requests_per_minute_per_client(outside: bool) -> None:
     assert refused.value.retry_after == 60
     # Another client has its own budget.
     other = await world.service.admit("key2")
-    assert (await world.service.sponsor(TENANT, SLUG, other)).slug == SLUG
+    assert (await world.service.sponsor(PROD, SLUG, other)).slug == SLUG
     world.clock.advance(60)
     client = await world.service.admit("key1")
     await world.service.send(world.request(), client)
@@ -361,17 +362,49 @@ async def test_a_wrong_code_commits_its_attempt_and_its_event(world: World) -> N
 
 
 async def test_directory_writes_are_audited(world: World) -> None:
-    await world.service.remove_beneficiary(TENANT, SLUG, "bnf_magic")
+    await world.service.remove_beneficiary(PROD, SLUG, "bnf_magic")
     with pytest.raises(NotFound):
-        await world.service.remove_beneficiary(TENANT, SLUG, "bnf_magic")
+        await world.service.remove_beneficiary(PROD, SLUG, "bnf_magic")
     with pytest.raises(NotFound):
-        await world.service.beneficiary(TENANT, SLUG, "bnf_magic")
-    assert world.actions("beneficiary") == ["beneficiary.saved"] * 2 + ["beneficiary.removed"]
+        await world.service.beneficiary(PROD, SLUG, "bnf_magic")
+    assert world.actions("beneficiary") == ["beneficiary.saved"] * 4 + ["beneficiary.removed"]
     removed = world.db.events[-1]
     assert removed.subject_id == "bnf_magic"
-    assert removed.detail == {"sponsor_id": (await world.service.sponsor(TENANT, SLUG)).id}
-    first = (await world.service.sponsor(TENANT, SLUG)).id
-    again = await world.service.save_sponsor(TENANT, SLUG, "Renamed", [Channel.SMS], {})
+    assert removed.detail == {"sponsor_id": (await world.service.sponsor(PROD, SLUG)).id}
+    first = (await world.service.sponsor(PROD, SLUG)).id
+    again = await world.service.save_sponsor(PROD, SLUG, "Renamed", [Channel.SMS], {})
     assert again.id == first and again.name == "Renamed"
-    assert [s.slug for s in await world.service.sponsors(TENANT)] == [SLUG]
+    assert [s.slug for s in await world.service.sponsors(PROD)] == [SLUG]
     assert world.db.events[-1].detail == {"slug": SLUG, "channels": ["sms"], "active": True}
+
+
+async def test_each_environment_has_its_own_sponsor_and_beneficiaries(world: World) -> None:
+    sandbox, live = (
+        await world.service.sponsor(SANDBOX, SLUG),
+        await world.service.sponsor(PROD, SLUG),
+    )
+    assert sandbox.id != live.id and (sandbox.environment, live.environment) == (
+        "sandbox",
+        "production",
+    )
+    await world.service.save_beneficiary(SANDBOX, SLUG, BNF, FAILING, None)
+    await world.service.remove_beneficiary(SANDBOX, SLUG, "bnf_magic")
+    assert (await world.service.beneficiary(PROD, SLUG, BNF)).phone == PHONE
+    assert (await world.service.beneficiary(PROD, SLUG, "bnf_magic")).phone == FAILING
+    other = Scope("t2", Environment.PRODUCTION)
+    with pytest.raises(NotFound):
+        await world.service.sponsor(other, SLUG)
+
+
+async def test_otp_ids_and_tokens_stay_in_their_environment(world: World) -> None:
+    sent = await world.service.send(world.request())
+    code = world.courier.last_code()
+    with pytest.raises(NotFound):
+        await world.service.validate(TENANT, Environment.SANDBOX, sent.otp_id, code)
+    with pytest.raises(NotFound):
+        await world.service.validate("t2", Environment.PRODUCTION, sent.otp_id, code)
+    issued = await world.validate(sent.otp_id, code)
+    token = issued.otp_verification_token
+    with pytest.raises(NotFound):
+        await world.service.redeem(TENANT, Environment.SANDBOX, token, "dispensation.complete")
+    assert (await world.redeem(token)).otp_id == sent.otp_id

@@ -240,6 +240,7 @@ class RecordingCourier:
         self.messages.append(message)
         return OutboxEntry(
             tenant_id=message.tenant_id,
+            environment=str(message.environment),
             channel=str(message.channel),
             destination=message.destination.value,
             subject=None,

@@ -25,6 +25,17 @@ class Tenant:
     default_locale: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What one API key can reach: its tenant's objects of its environment, no others."""
+
+    tenant_id: str
+    environment: Environment
+
+    def holds(self, tenant_id: str, environment: str) -> bool:
+        return tenant_id == self.tenant_id and environment == self.environment
+
+
 class Channel(enum.StrEnum):
     SMS = "sms"
     VOICE = "voice"

@@ -135,6 +135,9 @@ class DeliveryLog(Protocol):
 @dataclass(frozen=True, slots=True)
 class OutboxEntry:
     tenant_id: str
+    environment: str
+    """The environment of the key the message was sent for: a sandbox key reads sandbox
+    messages only."""
     channel: str
     destination: str
     subject: str | None

@@ -106,6 +106,7 @@ class Courier:
             return None
         return OutboxEntry(
             tenant_id=message.tenant_id,
+            environment=str(message.environment),
             channel=str(message.channel),
             destination=message.destination.value,
             subject=rendered.subject,

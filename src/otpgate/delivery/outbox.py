@@ -22,6 +22,7 @@ class OutboxProvider:
     async def send(self, message: OutgoingMessage, rendered: Rendered) -> DeliveryResult:
         entry = OutboxEntry(
             tenant_id=message.tenant_id,
+            environment=str(message.environment),
             channel=str(message.channel),
             destination=message.destination.value,
             subject=rendered.subject,

@@ -63,6 +63,8 @@ class CheckReport:
     checks: list[ProviderCheck] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     """Problems not tied to one provider (templates file, empty lists)."""
+    notes: list[str] = field(default_factory=list)
+    """What is so by choice, not a fault (a channel with no production provider)."""
 
     @property
     def ok(self) -> bool:
@@ -72,12 +74,21 @@ class CheckReport:
         return [*self.problems, *(p for c in self.checks for p in c.problems)]
 
 
+OUTBOX = "outbox"
+
+
 def routes(settings: Settings) -> dict[Channel, list[str]]:
+    """The production provider names per channel. The outbox keeps what it carries
+    readable by every production key, so it is on these lists only with
+    ``OTPGATE_PRODUCTION_OUTBOX=true``; without it a channel whose list names only the
+    outbox has no provider, and its production sends fail as undelivered."""
     from otpgate.settings import Settings as _Settings
 
-    return {
-        ch: _Settings.provider_list(getattr(settings, name)) for ch, name in SETTING_FOR.items()
-    }
+    out: dict[Channel, list[str]] = {}
+    for ch, name in SETTING_FOR.items():
+        names = _Settings.provider_list(getattr(settings, name))
+        out[ch] = names if settings.production_outbox else [n for n in names if n != OUTBOX]
+    return out
 
 
 def check(settings: Settings) -> CheckReport:
@@ -85,7 +96,21 @@ def check(settings: Settings) -> CheckReport:
     for channel, names in routes(settings).items():
         env = "OTPGATE_" + SETTING_FOR[channel].upper()
         if not names:
-            report.problems.append(f"{env} is empty: {channel} messages cannot be delivered")
+            if OUTBOX in settings.provider_list(getattr(settings, SETTING_FOR[channel])):
+                report.notes.append(
+                    f"production {channel} messages have no provider: {env} names only the"
+                    " outbox, which carries them only with OTPGATE_PRODUCTION_OUTBOX=true"
+                    " (sandbox messages go to the outbox)"
+                )
+            else:
+                report.problems.append(f"{env} is empty: {channel} messages cannot be delivered")
+        elif not settings.production_outbox and OUTBOX in settings.provider_list(
+            getattr(settings, SETTING_FOR[channel])
+        ):
+            report.notes.append(
+                f"{env}: the outbox is left out of the production {channel} providers"
+                " (OTPGATE_PRODUCTION_OUTBOX is off)"
+            )
         for name in names:
             item = ProviderCheck(channel, name)
             kind = CONFIGURED.get(name)

@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from otpgate.core.memory import MemoryUnitOfWork
+from otpgate.core.model import Scope
 from otpgate.gateway.records import FinalOutcome, Transaction, TransactionState
 
 _Row = tuple[Transaction, str, str | None]
@@ -29,16 +30,20 @@ class MemoryTransactions:
             raise ValueError("duplicate gateway transaction")
         rows[transaction.id] = (transaction, token_hash, None)
 
-    async def lock_pending(self, token_hash: str) -> Transaction | None:
+    async def lock_pending(self, token_hash: str, scope: Scope | None = None) -> Transaction | None:
         for transaction, token, _ in self._rows().values():
             if token == token_hash:
+                if not _within(transaction, scope):
+                    return None
                 return transaction if transaction.state is TransactionState.PENDING else None
         return None
 
-    async def by_final_token(self, final_token_hash: str) -> Transaction | None:
+    async def by_final_token(
+        self, final_token_hash: str, scope: Scope | None = None
+    ) -> Transaction | None:
         for transaction, _, final in self._rows().values():
             if final is not None and final == final_token_hash:
-                return transaction
+                return transaction if _within(transaction, scope) else None
         return None
 
     async def finish(
@@ -63,3 +68,7 @@ class MemoryTransactions:
         )
         rows[transaction_id] = (finished, token_hash, final_token_hash)
         return True
+
+
+def _within(transaction: Transaction, scope: Scope | None) -> bool:
+    return scope is None or scope.holds(transaction.tenant_id, transaction.environment)

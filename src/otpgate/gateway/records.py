@@ -19,6 +19,7 @@ import enum
 from dataclasses import dataclass
 from typing import Protocol
 
+from otpgate.core.model import Environment, Scope
 from otpgate.core.uow import UnitOfWork
 
 
@@ -48,6 +49,7 @@ class Transaction:
     user: str
     company: str
     created_at: float
+    environment: Environment
     state: TransactionState = TransactionState.PENDING
     outcome: FinalOutcome | None = None
     confirmation: int | None = None
@@ -57,9 +59,11 @@ class Transaction:
 class TransactionStore(Protocol):
     async def create(self, transaction: Transaction, token_hash: str) -> None: ...
 
-    async def lock_pending(self, token_hash: str) -> Transaction | None:
+    async def lock_pending(self, token_hash: str, scope: Scope | None = None) -> Transaction | None:
         """The *pending* transaction whose continuation token hashes to ``token_hash``,
-        locked until this unit of work ends; ``None`` if there is none (or no longer).
+        locked until this unit of work ends; ``None`` if there is none (or no longer),
+        or if it lies outside ``scope`` (the caller's tenant and environment, when the
+        caller sent credentials).
 
         On a database this is one ``UPDATE … WHERE token_hash = … AND state = 'pending'
         RETURNING``: a concurrent check of the same transaction waits for this unit of work
@@ -67,7 +71,9 @@ class TransactionStore(Protocol):
         """
         ...
 
-    async def by_final_token(self, final_token_hash: str) -> Transaction | None: ...
+    async def by_final_token(
+        self, final_token_hash: str, scope: Scope | None = None
+    ) -> Transaction | None: ...
 
     async def finish(
         self,

@@ -45,6 +45,7 @@ from otpgate.core.model import (
     Destination,
     Environment,
     RateDecision,
+    Scope,
 )
 from otpgate.core.service import Dispatch, OtpService, StartRequest, VerifyOutcome
 from otpgate.core.session import SessionState
@@ -228,6 +229,7 @@ class GatewayService:
         transaction = Transaction(
             id=str(uuid.uuid4()),
             tenant_id=req.tenant_id,
+            environment=req.environment,
             session_id=session.id,
             service=req.service,
             reference=req.reference,
@@ -261,7 +263,9 @@ class GatewayService:
 
     # -- validation request ---------------------------------------------
 
-    async def check(self, token: str, key: str, tenant_id: str | None = None) -> CheckResult:
+    async def check(self, token: str, key: str, scope: Scope | None = None) -> CheckResult:
+        """Check ``key`` against the transaction of ``token``; with ``scope`` (the caller
+        sent credentials) only a transaction of that tenant and environment is found."""
         if not _well_formed_token(token):
             raise NotFound(UNUSABLE)
         token_hash = hash_token(token)
@@ -271,14 +275,14 @@ class GatewayService:
             pre = await self.otp.precount_verify(subject, now)
             try:
                 async with self.uow() as uow:
-                    transaction = await self._pending(uow, token_hash, tenant_id)
+                    transaction = await self._pending(uow, token_hash, scope)
                     result = await self._verify(uow, transaction, key, now, subject, pre)
                     await uow.commit()
                 return result
             except _Malformed:
                 pass  # this session's codes have another length; the claim rolled back
         async with self.uow() as uow:
-            transaction = await self._pending(uow, token_hash, tenant_id)
+            transaction = await self._pending(uow, token_hash, scope)
             result = await self._malformed(uow, transaction, key, now, subject)
             await uow.commit()
         return result
@@ -382,21 +386,21 @@ class GatewayService:
         )
 
     async def _pending(
-        self, uow: GatewayUnitOfWork, token_hash: str, tenant_id: str | None
+        self, uow: GatewayUnitOfWork, token_hash: str, scope: Scope | None
     ) -> Transaction:
-        found = await uow.gateway.lock_pending(token_hash)
-        if found is None or (tenant_id is not None and found.tenant_id != tenant_id):
+        found = await uow.gateway.lock_pending(token_hash, scope)
+        if found is None:
             raise NotFound(UNUSABLE)
         return found
 
     # -- status ---------------------------------------------------------
 
-    async def status(self, final_token: str, tenant_id: str | None = None) -> Transaction:
+    async def status(self, final_token: str, scope: Scope | None = None) -> Transaction:
         found = None
         if _well_formed_token(final_token):
             async with self.uow.reading() as uow:
-                found = await uow.gateway.by_final_token(hash_token(final_token))
-        if found is None or (tenant_id is not None and found.tenant_id != tenant_id):
+                found = await uow.gateway.by_final_token(hash_token(final_token), scope)
+        if found is None:
             raise NotFound("the final token is unknown")
         return found
 

@@ -1,5 +1,9 @@
 """The sponsor directory's use cases (the admin API and the CLI), each one unit of work.
 
+Each use case acts for one :class:`Scope` (the caller key's tenant and environment):
+another tenant's sponsor, or the other environment's, is not found (404), and never
+changed. The same slug may name one sponsor in each environment.
+
 Every change is audited in the unit of work that makes it. Events carry ids, states and
 counts only: never a phone number, an email, a name or a token.
 
@@ -20,7 +24,7 @@ from collections.abc import Mapping, Sequence
 
 from otpgate.core.clock import Clock
 from otpgate.core.errors import NotFound
-from otpgate.core.model import AuditEvent, Channel, Destination
+from otpgate.core.model import AuditEvent, Channel, Destination, Scope
 from otpgate.sponsors.model import (
     Beneficiary,
     Sponsor,
@@ -39,7 +43,7 @@ class SponsorAdmin:
 
     async def save_sponsor(
         self,
-        tenant_id: str,
+        scope: Scope,
         slug: str,
         name: str,
         channels: Sequence[Channel],
@@ -48,7 +52,8 @@ class SponsorAdmin:
     ) -> Sponsor:
         sponsor = Sponsor(
             id=str(uuid.uuid4()),
-            tenant_id=tenant_id,
+            tenant_id=scope.tenant_id,
+            environment=str(scope.environment),
             slug=check_slug(slug, "slug"),
             name=name,
             channels=check_channels(channels),
@@ -67,18 +72,18 @@ class SponsorAdmin:
             await uow.commit()
         return saved
 
-    async def sponsor(self, tenant_id: str, slug: str) -> Sponsor:
+    async def sponsor(self, scope: Scope, slug: str) -> Sponsor:
         check_slug(slug)
         async with self.uow.reading() as uow:
-            return await find_sponsor(uow, tenant_id, slug)
+            return await find_sponsor(uow, scope, slug)
 
-    async def sponsors(self, tenant_id: str) -> list[Sponsor]:
+    async def sponsors(self, scope: Scope) -> list[Sponsor]:
         async with self.uow.reading() as uow:
-            return await uow.directory.sponsors(tenant_id)
+            return await uow.directory.sponsors(scope)
 
     async def save_beneficiary(
         self,
-        tenant_id: str,
+        scope: Scope,
         sponsor_slug: str,
         beneficiary_id: str,
         phone: Destination | None,
@@ -88,47 +93,50 @@ class SponsorAdmin:
         check_identifier(beneficiary_id, "beneficiary_id")
         now = self.clock.now()
         async with self.uow() as uow:
-            sponsor = await find_sponsor(uow, tenant_id, sponsor_slug)
-            beneficiary = Beneficiary(tenant_id, sponsor.id, beneficiary_id, phone, email)
-            await uow.directory.save_beneficiary(beneficiary, now)
+            sponsor = await find_sponsor(uow, scope, sponsor_slug)
+            beneficiary = Beneficiary(
+                scope.tenant_id, str(scope.environment), sponsor.id, beneficiary_id, phone, email
+            )
+            if not await uow.directory.save_beneficiary(beneficiary, now):
+                raise NotFound("beneficiary not found for this sponsor")
             detail: dict[str, object] = {
                 "sponsor_id": sponsor.id,
                 "has_phone": phone is not None,
                 "has_email": email is not None,
             }
-            await audit(uow, tenant_id, "beneficiary", beneficiary_id, "saved", now, detail)
+            await audit(uow, scope.tenant_id, "beneficiary", beneficiary_id, "saved", now, detail)
             await uow.commit()
         return beneficiary
 
     async def beneficiary(
-        self, tenant_id: str, sponsor_slug: str, beneficiary_id: str
+        self, scope: Scope, sponsor_slug: str, beneficiary_id: str
     ) -> Beneficiary:
         check_slug(sponsor_slug)
         check_identifier(beneficiary_id, "beneficiary_id")
         async with self.uow.reading() as uow:
-            sponsor = await find_sponsor(uow, tenant_id, sponsor_slug)
-            found = await uow.directory.beneficiary(sponsor.id, beneficiary_id)
+            sponsor = await find_sponsor(uow, scope, sponsor_slug)
+            found = await uow.directory.beneficiary(scope, sponsor.id, beneficiary_id)
         if found is None:
             raise NotFound("beneficiary not found for this sponsor")
         return found
 
     async def remove_beneficiary(
-        self, tenant_id: str, sponsor_slug: str, beneficiary_id: str
+        self, scope: Scope, sponsor_slug: str, beneficiary_id: str
     ) -> None:
         check_slug(sponsor_slug)
         check_identifier(beneficiary_id, "beneficiary_id")
         now = self.clock.now()
         async with self.uow() as uow:
-            sponsor = await find_sponsor(uow, tenant_id, sponsor_slug)
-            if not await uow.directory.remove_beneficiary(sponsor.id, beneficiary_id):
+            sponsor = await find_sponsor(uow, scope, sponsor_slug)
+            if not await uow.directory.remove_beneficiary(scope, sponsor.id, beneficiary_id):
                 raise NotFound("beneficiary not found for this sponsor")
             detail: dict[str, object] = {"sponsor_id": sponsor.id}
-            await audit(uow, tenant_id, "beneficiary", beneficiary_id, "removed", now, detail)
+            await audit(uow, scope.tenant_id, "beneficiary", beneficiary_id, "removed", now, detail)
             await uow.commit()
 
 
-async def find_sponsor(uow: SponsorUnitOfWork, tenant_id: str, slug: str) -> Sponsor:
-    found = await uow.directory.sponsor(tenant_id, slug)
+async def find_sponsor(uow: SponsorUnitOfWork, scope: Scope, slug: str) -> Sponsor:
+    found = await uow.directory.sponsor(scope, slug)
     if found is None:
         raise NotFound("sponsor not found")
     return found

@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from otpgate.core.memory import MemoryUnitOfWork
+from otpgate.core.model import Environment, Scope
 from otpgate.sponsors.model import Beneficiary, Sponsor, SponsorOtp, TokenRecord
 
 
@@ -26,38 +27,48 @@ class MemoryDirectory:
         return self.uow.table("sponsor_beneficiaries")
 
     async def save_sponsor(self, sponsor: Sponsor, now: float) -> Sponsor:
-        existing = await self.sponsor(sponsor.tenant_id, sponsor.slug)
+        scope = Scope(sponsor.tenant_id, Environment(sponsor.environment))
+        existing = await self.sponsor(scope, sponsor.slug)
         saved = sponsor if existing is None else replace(sponsor, id=existing.id)
         self._sponsors()[saved.id] = saved
         return saved
 
-    async def sponsor(self, tenant_id: str, slug: str) -> Sponsor | None:
+    async def sponsor(self, scope: Scope, slug: str) -> Sponsor | None:
         for s in self._sponsors().values():
-            if s.tenant_id == tenant_id and s.slug == slug:
+            if scope.holds(s.tenant_id, s.environment) and s.slug == slug:
                 return s
         return None
 
-    async def sponsor_by_id(self, tenant_id: str, sponsor_id: str) -> Sponsor | None:
+    async def sponsor_by_id(self, scope: Scope, sponsor_id: str) -> Sponsor | None:
         s = self._sponsors().get(sponsor_id)
-        return s if s is not None and s.tenant_id == tenant_id else None
+        return s if s is not None and scope.holds(s.tenant_id, s.environment) else None
 
-    async def sponsors(self, tenant_id: str) -> list[Sponsor]:
+    async def sponsors(self, scope: Scope) -> list[Sponsor]:
         return sorted(
-            (s for s in self._sponsors().values() if s.tenant_id == tenant_id),
+            (s for s in self._sponsors().values() if scope.holds(s.tenant_id, s.environment)),
             key=lambda s: s.slug,
         )
 
-    async def save_beneficiary(self, beneficiary: Beneficiary, now: float) -> None:
+    async def save_beneficiary(self, beneficiary: Beneficiary, now: float) -> bool:
         key = (beneficiary.sponsor_id, beneficiary.beneficiary_id)
         existing = self._beneficiaries().get(key)
-        if existing is not None:  # the tenant stays the one that created it, as in SQL
-            beneficiary = replace(beneficiary, tenant_id=existing.tenant_id)
+        if existing is not None and (
+            existing.tenant_id != beneficiary.tenant_id
+            or existing.environment != beneficiary.environment
+        ):
+            return False  # another scope's row: unchanged, as in SQL
         self._beneficiaries()[key] = beneficiary
+        return True
 
-    async def beneficiary(self, sponsor_id: str, beneficiary_id: str) -> Beneficiary | None:
-        return self._beneficiaries().get((sponsor_id, beneficiary_id))
+    async def beneficiary(
+        self, scope: Scope, sponsor_id: str, beneficiary_id: str
+    ) -> Beneficiary | None:
+        b = self._beneficiaries().get((sponsor_id, beneficiary_id))
+        return b if b is not None and scope.holds(b.tenant_id, b.environment) else None
 
-    async def remove_beneficiary(self, sponsor_id: str, beneficiary_id: str) -> bool:
+    async def remove_beneficiary(self, scope: Scope, sponsor_id: str, beneficiary_id: str) -> bool:
+        if await self.beneficiary(scope, sponsor_id, beneficiary_id) is None:
+            return False
         return self._beneficiaries().pop((sponsor_id, beneficiary_id), None) is not None
 
 
@@ -76,9 +87,9 @@ class MemoryChallenges:
             raise ValueError("duplicate otp id")
         self._otps()[otp.id] = otp
 
-    async def otp(self, tenant_id: str, otp_id: str) -> SponsorOtp | None:
+    async def otp(self, scope: Scope, otp_id: str) -> SponsorOtp | None:
         o = self._otps().get(otp_id)
-        return o if o is not None and o.tenant_id == tenant_id else None
+        return o if o is not None and scope.holds(o.tenant_id, o.environment) else None
 
     async def add_token(self, token: TokenRecord) -> None:
         tokens = self._tokens()
@@ -86,8 +97,9 @@ class MemoryChallenges:
             raise ValueError("duplicate verification token")  # both columns are unique in SQL
         tokens[token.token_hash] = token
 
-    async def token(self, token_hash: str) -> TokenRecord | None:
-        return self._tokens().get(token_hash)
+    async def token(self, scope: Scope, token_hash: str) -> TokenRecord | None:
+        t = self._tokens().get(token_hash)
+        return t if t is not None and scope.holds(t.tenant_id, t.environment) else None
 
     async def token_for_otp(self, otp_id: str) -> TokenRecord | None:
         for t in self._tokens().values():
@@ -95,9 +107,9 @@ class MemoryChallenges:
                 return t
         return None
 
-    async def redeem(self, token_hash: str, tenant_id: str, operation: str, now: float) -> bool:
-        t = self._tokens().get(token_hash)
-        if t is None or t.tenant_id != tenant_id or t.redeemed_at is not None:
+    async def redeem(self, scope: Scope, token_hash: str, operation: str, now: float) -> bool:
+        t = await self.token(scope, token_hash)
+        if t is None or t.redeemed_at is not None:
             return False
         if t.expires_at <= now:
             return False

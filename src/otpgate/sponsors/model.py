@@ -50,6 +50,8 @@ class ClientBudget:
 class Sponsor:
     id: str
     tenant_id: str
+    environment: str
+    """The environment of the keys that manage and use it: each has its own sponsors."""
     slug: str
     name: str
     channels: tuple[Channel, ...]
@@ -69,6 +71,7 @@ class Sponsor:
 @dataclass(frozen=True, slots=True)
 class Beneficiary:
     tenant_id: str
+    environment: str
     sponsor_id: str
     beneficiary_id: str
     phone: Destination | None = None

@@ -5,28 +5,41 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from otpgate.core.model import Scope
 from otpgate.core.uow import UnitOfWork
 from otpgate.sponsors.model import Beneficiary, Sponsor, SponsorOtp, TokenRecord
 
 
 class SponsorDirectory(Protocol):
-    """Sponsors and their beneficiaries, each belonging to one tenant."""
+    """Sponsors and their beneficiaries, each belonging to one tenant and one environment.
+
+    Every lookup takes the caller's :class:`Scope`: another tenant's or the other
+    environment's sponsor or beneficiary is not found, and never changed.
+    """
 
     async def save_sponsor(self, sponsor: Sponsor, now: float) -> Sponsor:
-        """Create or replace the sponsor ``(tenant_id, slug)``; return it as stored."""
+        """Create or replace the sponsor ``(tenant_id, environment, slug)``; return it as
+        stored."""
         ...
 
-    async def sponsor(self, tenant_id: str, slug: str) -> Sponsor | None: ...
+    async def sponsor(self, scope: Scope, slug: str) -> Sponsor | None: ...
 
-    async def sponsor_by_id(self, tenant_id: str, sponsor_id: str) -> Sponsor | None: ...
+    async def sponsor_by_id(self, scope: Scope, sponsor_id: str) -> Sponsor | None: ...
 
-    async def sponsors(self, tenant_id: str) -> list[Sponsor]: ...
+    async def sponsors(self, scope: Scope) -> list[Sponsor]: ...
 
-    async def save_beneficiary(self, beneficiary: Beneficiary, now: float) -> None: ...
+    async def save_beneficiary(self, beneficiary: Beneficiary, now: float) -> bool:
+        """Create or replace; ``False`` (nothing written) if the sponsor's beneficiary
+        with that id belongs to another scope."""
+        ...
 
-    async def beneficiary(self, sponsor_id: str, beneficiary_id: str) -> Beneficiary | None: ...
+    async def beneficiary(
+        self, scope: Scope, sponsor_id: str, beneficiary_id: str
+    ) -> Beneficiary | None: ...
 
-    async def remove_beneficiary(self, sponsor_id: str, beneficiary_id: str) -> bool: ...
+    async def remove_beneficiary(
+        self, scope: Scope, sponsor_id: str, beneficiary_id: str
+    ) -> bool: ...
 
 
 class ChallengeStore(Protocol):
@@ -34,15 +47,15 @@ class ChallengeStore(Protocol):
 
     async def add_otp(self, otp: SponsorOtp) -> None: ...
 
-    async def otp(self, tenant_id: str, otp_id: str) -> SponsorOtp | None: ...
+    async def otp(self, scope: Scope, otp_id: str) -> SponsorOtp | None: ...
 
     async def add_token(self, token: TokenRecord) -> None: ...
 
-    async def token(self, token_hash: str) -> TokenRecord | None: ...
+    async def token(self, scope: Scope, token_hash: str) -> TokenRecord | None: ...
 
     async def token_for_otp(self, otp_id: str) -> TokenRecord | None: ...
 
-    async def redeem(self, token_hash: str, tenant_id: str, operation: str, now: float) -> bool:
+    async def redeem(self, scope: Scope, token_hash: str, operation: str, now: float) -> bool:
         """Mark the token used, atomically: ``True`` for exactly one caller, ever.
 
         Succeeds only while the token is unredeemed and unexpired

@@ -28,7 +28,7 @@ from typing import TypeVar
 
 from otpgate.core.clock import Clock
 from otpgate.core.errors import Forbidden, InvalidInput, NotFound, OtpError, RateLimited
-from otpgate.core.model import Channel, Destination, Environment, RateDecision
+from otpgate.core.model import Channel, Destination, Environment, RateDecision, Scope
 from otpgate.core.service import OtpService, Precount, StartRequest, VerifyOutcome
 from otpgate.core.session import SessionState
 from otpgate.sponsors.directory import SponsorAdmin, audit, find_sponsor
@@ -70,6 +70,10 @@ class SendOtp:
     beneficiary_id: str
     channel: Channel
     default_locale: str | None = None
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(self.tenant_id, self.environment)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,14 +133,12 @@ class SponsorService(SponsorAdmin):
         self.otp = otp
         self.policy = policy or SponsorPolicy()
 
-    async def sponsor(
-        self, tenant_id: str, slug: str, client: ClientBudget | None = None
-    ) -> Sponsor:
+    async def sponsor(self, scope: Scope, slug: str, client: ClientBudget | None = None) -> Sponsor:
         """A sponsor by slug; ``client``: the sponsor API's caller, charged for the read."""
         if client is None or client.charged:
-            return await super().sponsor(tenant_id, slug)
+            return await super().sponsor(scope, slug)
         check_slug(slug)
-        return await self._once(client, lambda uow, now: find_sponsor(uow, tenant_id, slug))
+        return await self._once(client, lambda uow, now: find_sponsor(uow, scope, slug))
 
     # -- the client's budget (every sponsor API request) --------------------
 
@@ -252,11 +254,12 @@ class SponsorService(SponsorAdmin):
         client: ClientBudget | None = None,
     ) -> IssuedToken:
         check_otp_id(otp_id)
+        scope = Scope(tenant_id, environment)
         pre = await self.otp.precount_verify(otp_id, self.clock.now())
 
         async def work(uow: SponsorUnitOfWork, now: float) -> IssuedToken:
-            otp = await uow.challenges.otp(tenant_id, otp_id)
-            if otp is None or otp.environment != str(environment):
+            otp = await uow.challenges.otp(scope, otp_id)
+            if otp is None:
                 raise NotFound(CONSUMED)
             await _refuse_if_validated(uow, otp)
             try:
@@ -298,17 +301,19 @@ class SponsorService(SponsorAdmin):
         if product_type is not None:
             check_identifier(product_type, "product_type")
 
+        scope = Scope(tenant_id, environment)
+
         async def work(uow: SponsorUnitOfWork, now: float) -> Redemption:
-            record = await uow.challenges.token(digest)
-            if record is None or record.tenant_id != tenant_id or record.environment != environment:
+            record = await uow.challenges.token(scope, digest)
+            if record is None:
                 raise NotFound(TOKEN_CONSUMED)
-            sponsor = await uow.directory.sponsor_by_id(tenant_id, record.sponsor_id)
+            sponsor = await uow.directory.sponsor_by_id(scope, record.sponsor_id)
             if sponsor is None:
                 raise NotFound(TOKEN_CONSUMED)
             if not sponsor.active or not sponsor.requires_otp(operation, product_type):
                 raise Forbidden(f"sponsor {sponsor.slug} does not use OTP on this operation")
-            if not await uow.challenges.redeem(digest, tenant_id, operation, now):
-                current = await uow.challenges.token(digest)
+            if not await uow.challenges.redeem(scope, digest, operation, now):
+                current = await uow.challenges.token(scope, digest)
                 if current is not None and current.redeemed_at is None:
                     raise OtpGone("the verification token has expired; run the OTP flow again")
                 raise NotFound(TOKEN_CONSUMED)
@@ -385,14 +390,16 @@ class SponsorService(SponsorAdmin):
             )
 
     async def _target(self, uow: SponsorUnitOfWork, request: SendOtp) -> _Target:
-        sponsor = await find_sponsor(uow, request.tenant_id, request.sponsor_slug)
+        sponsor = await find_sponsor(uow, request.scope, request.sponsor_slug)
         if not sponsor.active:
             raise Forbidden("the sponsor does not authorise OTP for this provider")
         if not sponsor.supports(request.channel):
             raise ChannelUnavailable(
                 f"sponsor {sponsor.slug} does not support the {request.channel.upper()} channel"
             )
-        beneficiary = await uow.directory.beneficiary(sponsor.id, request.beneficiary_id)
+        beneficiary = await uow.directory.beneficiary(
+            request.scope, sponsor.id, request.beneficiary_id
+        )
         if beneficiary is None:
             raise NotFound("beneficiary not found for this sponsor")
         destination = beneficiary.destination_for(request.channel)

@@ -1,29 +1,43 @@
-"""PhoneMatch gateway transactions in SQL (see ``database.py``); tokens kept as hashes only."""
+"""PhoneMatch gateway transactions in SQL (see ``database.py``); tokens kept as hashes only.
+
+A caller that sent credentials reaches only its own tenant's transactions of its key's
+environment: the scope is part of each lookup's ``WHERE`` (``NULL``: the token alone).
+"""
+
+# Statements are built from constant fragments; every value is a bound parameter.
+# ruff: noqa: S608
 
 from __future__ import annotations
 
+from otpgate.core.model import Environment, Scope
 from otpgate.gateway.records import FinalOutcome, Transaction, TransactionState
 from otpgate.storage.database import Row
 from otpgate.storage.database import Transaction as SqlTransaction
 
 _CREATE = (
-    "INSERT INTO gateway_transactions (id, tenant_id, session_id, service, reference,"
-    " user_name, company, token_hash, state, created_at) VALUES (:id, :tenant_id,"
-    " :session_id, :service, :reference, :user_name, :company, :token_hash, :state,"
-    " :created_at)"
+    "INSERT INTO gateway_transactions (id, tenant_id, environment, session_id, service,"
+    " reference, user_name, company, token_hash, state, created_at) VALUES (:id, :tenant_id,"
+    " :environment, :session_id, :service, :reference, :user_name, :company, :token_hash,"
+    " :state, :created_at)"
 )
 # A lookup that takes the row's lock: a concurrent check of the same transaction waits
 # for this one to end, then finds it as it now stands (no longer pending: no row).
-_LOCK_PENDING = (
-    "UPDATE gateway_transactions SET state = state"
-    " WHERE token_hash = :token_hash AND state = 'pending'"
-    " RETURNING id, tenant_id, session_id, service, reference, user_name, company, state,"
+_COLUMNS = (
+    "id, tenant_id, environment, session_id, service, reference, user_name, company, state,"
     " outcome, confirmation, created_at, finished_at"
 )
+_IN_SCOPE = (
+    " AND (CAST(:tenant_id AS TEXT) IS NULL"
+    " OR (tenant_id = :tenant_id AND environment = :environment))"
+)
+_LOCK_PENDING = (
+    "UPDATE gateway_transactions SET state = state"
+    f" WHERE token_hash = :token_hash AND state = 'pending'{_IN_SCOPE}"
+    f" RETURNING {_COLUMNS}"
+)
 _BY_FINAL_HASH = (
-    "SELECT id, tenant_id, session_id, service, reference, user_name, company, state, outcome,"
-    " confirmation, created_at, finished_at"
-    " FROM gateway_transactions WHERE final_token_hash = :final_token_hash"
+    f"SELECT {_COLUMNS} FROM gateway_transactions"
+    f" WHERE final_token_hash = :final_token_hash{_IN_SCOPE}"
 )
 _FINISH = (
     "UPDATE gateway_transactions SET state = :state, outcome = :outcome,"
@@ -36,6 +50,7 @@ def _transaction(row: Row) -> Transaction:
     return Transaction(
         id=row["id"],
         tenant_id=row["tenant_id"],
+        environment=Environment(row["environment"]),
         session_id=row["session_id"],
         service=row["service"],
         reference=row["reference"],
@@ -47,6 +62,12 @@ def _transaction(row: Row) -> Transaction:
         confirmation=row["confirmation"],
         finished_at=row["finished_at"],
     )
+
+
+def _scope(scope: Scope | None) -> dict[str, str | None]:
+    if scope is None:
+        return {"tenant_id": None, "environment": None}
+    return {"tenant_id": scope.tenant_id, "environment": str(scope.environment)}
 
 
 class SqlTransactions:
@@ -62,6 +83,7 @@ class SqlTransactions:
             {
                 "id": t.id,
                 "tenant_id": t.tenant_id,
+                "environment": str(t.environment),
                 "session_id": t.session_id,
                 "service": t.service,
                 "reference": t.reference,
@@ -73,12 +95,15 @@ class SqlTransactions:
             },
         )
 
-    async def lock_pending(self, token_hash: str) -> Transaction | None:
-        row = await self.tx.fetchrow(_LOCK_PENDING, {"token_hash": token_hash})
+    async def lock_pending(self, token_hash: str, scope: Scope | None = None) -> Transaction | None:
+        row = await self.tx.fetchrow(_LOCK_PENDING, {"token_hash": token_hash, **_scope(scope)})
         return _transaction(row) if row is not None else None
 
-    async def by_final_token(self, final_token_hash: str) -> Transaction | None:
-        row = await self.tx.fetchrow(_BY_FINAL_HASH, {"final_token_hash": final_token_hash})
+    async def by_final_token(
+        self, final_token_hash: str, scope: Scope | None = None
+    ) -> Transaction | None:
+        params = {"final_token_hash": final_token_hash, **_scope(scope)}
+        row = await self.tx.fetchrow(_BY_FINAL_HASH, params)
         return _transaction(row) if row is not None else None
 
     async def finish(

@@ -9,12 +9,14 @@ from otpgate.core.uow import OutboxEntry
 from otpgate.storage.database import Transaction
 
 _ADD = (
-    "INSERT INTO outbox (id, tenant_id, channel, destination, subject, body, created_at)"
-    " VALUES (:id, :tenant_id, :channel, :destination, :subject, :body, :created_at)"
+    "INSERT INTO outbox (id, tenant_id, environment, channel, destination, subject, body,"
+    " created_at) VALUES (:id, :tenant_id, :environment, :channel, :destination, :subject,"
+    " :body, :created_at)"
 )
 _LIST = (
-    "SELECT id, tenant_id, channel, destination, subject, body, created_at FROM outbox"
-    " WHERE (CAST(:tenant_id AS TEXT) IS NULL OR tenant_id = :tenant_id)"
+    "SELECT id, tenant_id, environment, channel, destination, subject, body, created_at"
+    " FROM outbox WHERE (CAST(:tenant_id AS TEXT) IS NULL OR tenant_id = :tenant_id)"
+    " AND (CAST(:environment AS TEXT) IS NULL OR environment = :environment)"
     " AND (CAST(:destination AS TEXT) IS NULL OR destination = :destination)"
     " ORDER BY created_at DESC, id LIMIT :limit"
 )
@@ -24,6 +26,7 @@ _LIST = (
 class OutboxMessage:
     id: str
     tenant_id: str
+    environment: str
     channel: str
     destination: str
     subject: str | None
@@ -44,6 +47,7 @@ class SqlOutbox:
             {
                 "id": message_id,
                 "tenant_id": entry.tenant_id,
+                "environment": entry.environment,
                 "channel": entry.channel,
                 "destination": entry.destination,
                 "subject": entry.subject,
@@ -54,14 +58,26 @@ class SqlOutbox:
         return message_id
 
     async def list(
-        self, tenant_id: str | None, destination: str | None = None, limit: int = 50
+        self,
+        tenant_id: str | None,
+        environment: str | None,
+        destination: str | None = None,
+        limit: int = 50,
     ) -> list[OutboxMessage]:
-        params = {"tenant_id": tenant_id, "destination": destination, "limit": limit}
+        """Newest first; ``None`` for ``tenant_id`` or ``environment``: every one (the
+        operator's CLI). An API caller always passes both, from its key."""
+        params = {
+            "tenant_id": tenant_id,
+            "environment": environment,
+            "destination": destination,
+            "limit": limit,
+        }
         rows = await self.tx.fetch(_LIST, params)
         return [
             OutboxMessage(
                 r["id"],
                 r["tenant_id"],
+                r["environment"],
                 r["channel"],
                 r["destination"],
                 r["subject"],

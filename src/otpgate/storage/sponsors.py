@@ -13,46 +13,49 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from otpgate.core.model import Channel, Destination, DestinationKind
+from otpgate.core.model import Channel, Destination, DestinationKind, Scope
 from otpgate.sponsors.model import Beneficiary, Sponsor, SponsorOtp, TokenRecord
 from otpgate.storage.database import Row, Transaction
 
-_SPONSOR = "id, tenant_id, slug, name, channels, otp_operations, active"
+_SPONSOR = "id, tenant_id, environment, slug, name, channels, otp_operations, active"
+_SCOPED = "tenant_id = :tenant_id AND environment = :environment"
 # One statement creates or replaces a sponsor and returns it as stored: an existing
 # sponsor keeps its id and created_at.
 _SAVE_SPONSOR = (
-    "INSERT INTO sponsors (id, tenant_id, slug, name, channels, otp_operations, active,"
-    " created_at, updated_at) VALUES (:id, :tenant_id, :slug, :name, :channels,"
-    " :otp_operations, :active, :now, :now)"
-    " ON CONFLICT (tenant_id, slug) DO UPDATE SET name = excluded.name,"
+    "INSERT INTO sponsors (id, tenant_id, environment, slug, name, channels, otp_operations,"
+    " active, created_at, updated_at) VALUES (:id, :tenant_id, :environment, :slug, :name,"
+    " :channels, :otp_operations, :active, :now, :now)"
+    " ON CONFLICT (tenant_id, environment, slug) DO UPDATE SET name = excluded.name,"
     " channels = excluded.channels, otp_operations = excluded.otp_operations,"
     " active = excluded.active, updated_at = excluded.updated_at"
     f" RETURNING {_SPONSOR}"
 )
-_SPONSOR_BY_SLUG = f"SELECT {_SPONSOR} FROM sponsors WHERE tenant_id = :tenant_id AND slug = :slug"
-_SPONSOR_BY_ID = f"SELECT {_SPONSOR} FROM sponsors WHERE tenant_id = :tenant_id AND id = :id"
-_SPONSORS = f"SELECT {_SPONSOR} FROM sponsors WHERE tenant_id = :tenant_id ORDER BY slug"
+_SPONSOR_BY_SLUG = f"SELECT {_SPONSOR} FROM sponsors WHERE {_SCOPED} AND slug = :slug"
+_SPONSOR_BY_ID = f"SELECT {_SPONSOR} FROM sponsors WHERE {_SCOPED} AND id = :id"
+_SPONSORS = f"SELECT {_SPONSOR} FROM sponsors WHERE {_SCOPED} ORDER BY slug"
 
 _BENEFICIARY = (
-    "tenant_id, sponsor_id, beneficiary_id, phone, phone_country, phone_line_type,"
-    " phone_calling_code, email"
+    "tenant_id, environment, sponsor_id, beneficiary_id, phone, phone_country,"
+    " phone_line_type, phone_calling_code, email"
 )
 _SAVE_BENEFICIARY = (
     f"INSERT INTO sponsor_beneficiaries ({_BENEFICIARY}, created_at, updated_at)"
-    " VALUES (:tenant_id, :sponsor_id, :beneficiary_id, :phone, :phone_country,"
-    " :phone_line_type, :phone_calling_code, :email, :now, :now)"
+    " VALUES (:tenant_id, :environment, :sponsor_id, :beneficiary_id, :phone,"
+    " :phone_country, :phone_line_type, :phone_calling_code, :email, :now, :now)"
     " ON CONFLICT (sponsor_id, beneficiary_id) DO UPDATE SET phone = excluded.phone,"
     " phone_country = excluded.phone_country, phone_line_type = excluded.phone_line_type,"
     " phone_calling_code = excluded.phone_calling_code, email = excluded.email,"
     " updated_at = excluded.updated_at"
+    " WHERE sponsor_beneficiaries.tenant_id = excluded.tenant_id"
+    " AND sponsor_beneficiaries.environment = excluded.environment"
 )
 _BENEFICIARY_BY_ID = (
     f"SELECT {_BENEFICIARY} FROM sponsor_beneficiaries"
-    " WHERE sponsor_id = :sponsor_id AND beneficiary_id = :beneficiary_id"
+    f" WHERE {_SCOPED} AND sponsor_id = :sponsor_id AND beneficiary_id = :beneficiary_id"
 )
 _REMOVE_BENEFICIARY = (
     "DELETE FROM sponsor_beneficiaries"
-    " WHERE sponsor_id = :sponsor_id AND beneficiary_id = :beneficiary_id"
+    f" WHERE {_SCOPED} AND sponsor_id = :sponsor_id AND beneficiary_id = :beneficiary_id"
 )
 
 _OTP = "id, tenant_id, environment, sponsor_id, beneficiary_id, session_id, channel, created_at"
@@ -60,7 +63,7 @@ _ADD_OTP = (
     f"INSERT INTO sponsor_otps ({_OTP}) VALUES (:id, :tenant_id, :environment, :sponsor_id,"
     " :beneficiary_id, :session_id, :channel, :created_at)"
 )
-_OTP_BY_ID = f"SELECT {_OTP} FROM sponsor_otps WHERE id = :id AND tenant_id = :tenant_id"
+_OTP_BY_ID = f"SELECT {_OTP} FROM sponsor_otps WHERE id = :id AND {_SCOPED}"
 
 _TOKEN = (
     "token_hash, otp_id, tenant_id, environment, sponsor_id, beneficiary_id, channel,"
@@ -72,12 +75,14 @@ _ADD_TOKEN = (
     " :otp_id, :tenant_id, :environment, :sponsor_id, :beneficiary_id, :channel,"
     " :created_at, :expires_at)"
 )
-_TOKEN_BY_HASH = f"SELECT {_TOKEN} FROM sponsor_verification_tokens WHERE token_hash = :key"
+_TOKEN_BY_HASH = (
+    f"SELECT {_TOKEN} FROM sponsor_verification_tokens WHERE token_hash = :key AND {_SCOPED}"
+)
 _TOKEN_BY_OTP = f"SELECT {_TOKEN} FROM sponsor_verification_tokens WHERE otp_id = :key"
 # Single use: the row count says whether this unit of work is the one that redeemed it.
 _REDEEM = (
     "UPDATE sponsor_verification_tokens SET redeemed_at = :now, operation = :operation"
-    " WHERE token_hash = :token_hash AND tenant_id = :tenant_id"
+    f" WHERE token_hash = :token_hash AND {_SCOPED}"
     " AND redeemed_at IS NULL AND expires_at > :now"
 )
 
@@ -91,6 +96,7 @@ def _sponsor(row: Row) -> Sponsor:
     return Sponsor(
         id=row["id"],
         tenant_id=row["tenant_id"],
+        environment=row["environment"],
         slug=row["slug"],
         name=row["name"],
         channels=tuple(Channel(c) for c in _json(row["channels"])),
@@ -112,7 +118,18 @@ def _beneficiary(row: Row) -> Beneficiary:
         else None
     )
     email = Destination(DestinationKind.EMAIL, row["email"]) if row["email"] else None
-    return Beneficiary(row["tenant_id"], row["sponsor_id"], row["beneficiary_id"], phone, email)
+    return Beneficiary(
+        row["tenant_id"],
+        row["environment"],
+        row["sponsor_id"],
+        row["beneficiary_id"],
+        phone,
+        email,
+    )
+
+
+def _scope(scope: Scope) -> dict[str, str]:
+    return {"tenant_id": scope.tenant_id, "environment": str(scope.environment)}
 
 
 def _otp(row: Row) -> SponsorOtp:
@@ -156,6 +173,7 @@ class SqlDirectory:
             {
                 "id": sponsor.id,
                 "tenant_id": sponsor.tenant_id,
+                "environment": sponsor.environment,
                 "slug": sponsor.slug,
                 "name": sponsor.name,
                 "channels": json.dumps([str(c) for c in sponsor.channels]),
@@ -169,23 +187,24 @@ class SqlDirectory:
         assert row is not None
         return _sponsor(row)
 
-    async def sponsor(self, tenant_id: str, slug: str) -> Sponsor | None:
-        row = await self.tx.fetchrow(_SPONSOR_BY_SLUG, {"tenant_id": tenant_id, "slug": slug})
+    async def sponsor(self, scope: Scope, slug: str) -> Sponsor | None:
+        row = await self.tx.fetchrow(_SPONSOR_BY_SLUG, {**_scope(scope), "slug": slug})
         return _sponsor(row) if row is not None else None
 
-    async def sponsor_by_id(self, tenant_id: str, sponsor_id: str) -> Sponsor | None:
-        row = await self.tx.fetchrow(_SPONSOR_BY_ID, {"tenant_id": tenant_id, "id": sponsor_id})
+    async def sponsor_by_id(self, scope: Scope, sponsor_id: str) -> Sponsor | None:
+        row = await self.tx.fetchrow(_SPONSOR_BY_ID, {**_scope(scope), "id": sponsor_id})
         return _sponsor(row) if row is not None else None
 
-    async def sponsors(self, tenant_id: str) -> list[Sponsor]:
-        return [_sponsor(r) for r in await self.tx.fetch(_SPONSORS, {"tenant_id": tenant_id})]
+    async def sponsors(self, scope: Scope) -> list[Sponsor]:
+        return [_sponsor(r) for r in await self.tx.fetch(_SPONSORS, _scope(scope))]
 
-    async def save_beneficiary(self, beneficiary: Beneficiary, now: float) -> None:
+    async def save_beneficiary(self, beneficiary: Beneficiary, now: float) -> bool:
         phone, email = beneficiary.phone, beneficiary.email
-        await self.tx.execute(
+        written = await self.tx.execute(
             _SAVE_BENEFICIARY,
             {
                 "tenant_id": beneficiary.tenant_id,
+                "environment": beneficiary.environment,
                 "sponsor_id": beneficiary.sponsor_id,
                 "beneficiary_id": beneficiary.beneficiary_id,
                 "phone": phone.value if phone else None,
@@ -196,18 +215,18 @@ class SqlDirectory:
                 "now": now,
             },
         )
+        return written == 1
 
-    async def beneficiary(self, sponsor_id: str, beneficiary_id: str) -> Beneficiary | None:
-        row = await self.tx.fetchrow(
-            _BENEFICIARY_BY_ID, {"sponsor_id": sponsor_id, "beneficiary_id": beneficiary_id}
-        )
+    async def beneficiary(
+        self, scope: Scope, sponsor_id: str, beneficiary_id: str
+    ) -> Beneficiary | None:
+        params = {**_scope(scope), "sponsor_id": sponsor_id, "beneficiary_id": beneficiary_id}
+        row = await self.tx.fetchrow(_BENEFICIARY_BY_ID, params)
         return _beneficiary(row) if row is not None else None
 
-    async def remove_beneficiary(self, sponsor_id: str, beneficiary_id: str) -> bool:
-        removed = await self.tx.execute(
-            _REMOVE_BENEFICIARY, {"sponsor_id": sponsor_id, "beneficiary_id": beneficiary_id}
-        )
-        return removed == 1
+    async def remove_beneficiary(self, scope: Scope, sponsor_id: str, beneficiary_id: str) -> bool:
+        params = {**_scope(scope), "sponsor_id": sponsor_id, "beneficiary_id": beneficiary_id}
+        return await self.tx.execute(_REMOVE_BENEFICIARY, params) == 1
 
 
 class SqlChallenges:
@@ -231,8 +250,8 @@ class SqlChallenges:
             },
         )
 
-    async def otp(self, tenant_id: str, otp_id: str) -> SponsorOtp | None:
-        row = await self.tx.fetchrow(_OTP_BY_ID, {"id": otp_id, "tenant_id": tenant_id})
+    async def otp(self, scope: Scope, otp_id: str) -> SponsorOtp | None:
+        row = await self.tx.fetchrow(_OTP_BY_ID, {"id": otp_id, **_scope(scope)})
         return _otp(row) if row is not None else None
 
     async def add_token(self, token: TokenRecord) -> None:
@@ -251,17 +270,17 @@ class SqlChallenges:
             },
         )
 
-    async def token(self, token_hash: str) -> TokenRecord | None:
-        row = await self.tx.fetchrow(_TOKEN_BY_HASH, {"key": token_hash})
+    async def token(self, scope: Scope, token_hash: str) -> TokenRecord | None:
+        row = await self.tx.fetchrow(_TOKEN_BY_HASH, {"key": token_hash, **_scope(scope)})
         return _token(row) if row is not None else None
 
     async def token_for_otp(self, otp_id: str) -> TokenRecord | None:
         row = await self.tx.fetchrow(_TOKEN_BY_OTP, {"key": otp_id})
         return _token(row) if row is not None else None
 
-    async def redeem(self, token_hash: str, tenant_id: str, operation: str, now: float) -> bool:
+    async def redeem(self, scope: Scope, token_hash: str, operation: str, now: float) -> bool:
         redeemed = await self.tx.execute(
             _REDEEM,
-            {"token_hash": token_hash, "tenant_id": tenant_id, "operation": operation, "now": now},
+            {"token_hash": token_hash, **_scope(scope), "operation": operation, "now": now},
         )
         return redeemed == 1

@@ -105,7 +105,8 @@ outbox = Table(
     Column("subject", Text, nullable=True),
     Column("body", Text, nullable=False),
     Column("created_at", Float, nullable=False),
-    Index("ix_outbox_tenant_dest", "tenant_id", "destination", "created_at"),
+    Column("environment", String(16), nullable=False),
+    Index("ix_outbox_tenant_env_dest", "tenant_id", "environment", "destination", "created_at"),
     Index("ix_outbox_created", "created_at"),
 )
 
@@ -206,6 +207,7 @@ gateway_transactions = Table(
     Column("confirmation", BigInteger, nullable=True),
     Column("created_at", Float, nullable=False),
     Column("finished_at", Float, nullable=True),
+    Column("environment", String(16), nullable=False),
     Index("ix_gateway_transactions_created", "created_at"),
 )
 
@@ -223,7 +225,8 @@ sponsors = Table(
     Column("active", Integer, nullable=False, default=1),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
-    UniqueConstraint("tenant_id", "slug", name="uq_sponsors_tenant_slug"),
+    Column("environment", String(16), nullable=False),
+    UniqueConstraint("tenant_id", "environment", "slug", name="uq_sponsors_tenant_env_slug"),
 )
 
 beneficiaries = Table(
@@ -239,6 +242,7 @@ beneficiaries = Table(
     Column("email", String(320), nullable=True),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    Column("environment", String(16), nullable=False),
 )
 
 sponsor_otps = Table(

@@ -85,7 +85,9 @@ async def list_outbox(
         dest = normalise_destination(destination) if destination else None
     except OtpError as exc:
         return JSONResponse({"msg": exc.message, "field": "destination"}, status_code=400)
-    messages = await request.app.state.services.outbox(principal.tenant.id, dest, limit)
+    messages = await request.app.state.services.outbox(
+        principal.tenant.id, str(principal.environment), dest, limit
+    )
     return JSONResponse(
         {
             "messages": [

@@ -20,7 +20,7 @@ from otpgate.core.errors import (
     RateLimited,
     Unauthorized,
 )
-from otpgate.core.model import Channel
+from otpgate.core.model import Channel, Scope
 from otpgate.destinations import parse_email, parse_phone
 from otpgate.http.auth import require_key
 from otpgate.http.wire import PlainText, WireModel, field_name
@@ -80,6 +80,11 @@ def _principal(request: Request) -> Principal:
     return principal
 
 
+def _scope(caller: Principal) -> Scope:
+    """A key manages its own environment's sponsors only: the other's are not found."""
+    return Scope(caller.tenant.id, caller.environment)
+
+
 router = APIRouter(prefix="/v1/admin", route_class=AdminRoute, tags=["admin"])
 Caller = Annotated[Principal, Depends(_principal)]
 
@@ -133,7 +138,7 @@ async def oauth_client(caller: Caller) -> JSONResponse:
 
 @router.get("/sponsors")
 async def list_sponsors(request: Request, caller: Caller) -> JSONResponse:
-    found = await _service(request).sponsors(caller.tenant.id)
+    found = await _service(request).sponsors(_scope(caller))
     return JSONResponse({"sponsors": [sponsor_body(s) for s in found]})
 
 
@@ -148,14 +153,14 @@ async def save_sponsor(
             raise InvalidInput("channels", "channels must be SMS and/or EMAIL")
         channels.append(channel)
     saved = await _service(request).save_sponsor(
-        caller.tenant.id, slug, spec.name, channels, spec.otp_operations, spec.active
+        _scope(caller), slug, spec.name, channels, spec.otp_operations, spec.active
     )
     return JSONResponse(sponsor_body(saved))
 
 
 @router.get("/sponsors/{slug}")
 async def get_sponsor(slug: PlainText, request: Request, caller: Caller) -> JSONResponse:
-    return JSONResponse(sponsor_body(await _service(request).sponsor(caller.tenant.id, slug)))
+    return JSONResponse(sponsor_body(await _service(request).sponsor(_scope(caller), slug)))
 
 
 @router.put("/sponsors/{slug}/beneficiaries/{beneficiary_id}")
@@ -171,7 +176,7 @@ async def save_beneficiary(
     phone = parse_phone(spec.phone_number, "phone_number") if spec.phone_number else None
     email = parse_email(spec.email, "email") if spec.email else None
     saved = await _service(request).save_beneficiary(
-        caller.tenant.id, slug, beneficiary_id, phone, email
+        _scope(caller), slug, beneficiary_id, phone, email
     )
     return JSONResponse(beneficiary_body(slug, saved))
 
@@ -180,7 +185,7 @@ async def save_beneficiary(
 async def get_beneficiary(
     slug: PlainText, beneficiary_id: PlainText, request: Request, caller: Caller
 ) -> JSONResponse:
-    found = await _service(request).beneficiary(caller.tenant.id, slug, beneficiary_id)
+    found = await _service(request).beneficiary(_scope(caller), slug, beneficiary_id)
     return JSONResponse(beneficiary_body(slug, found))
 
 
@@ -188,5 +193,5 @@ async def get_beneficiary(
 async def remove_beneficiary(
     slug: PlainText, beneficiary_id: PlainText, request: Request, caller: Caller
 ) -> Response:
-    await _service(request).remove_beneficiary(caller.tenant.id, slug, beneficiary_id)
+    await _service(request).remove_beneficiary(_scope(caller), slug, beneficiary_id)
     return Response(status_code=204)

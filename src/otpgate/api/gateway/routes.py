@@ -34,6 +34,7 @@ from otpgate.api.gateway.translate import (
     validation_error,
 )
 from otpgate.core.errors import InvalidInput, OtpError, Unauthorized
+from otpgate.core.model import Scope
 from otpgate.gateway.rules import OutOfBandOptions
 from otpgate.gateway.service import BeginRequest, new_confirmation
 from otpgate.storage.accounts import Principal
@@ -89,11 +90,13 @@ async def _authenticate(services: Services, user: str, password: str) -> Princip
     return principal
 
 
-async def _tenant_of(services: Services, body: OptionalCredentials) -> str | None:
+async def _scope_of(services: Services, body: OptionalCredentials) -> Scope | None:
+    """The caller's tenant and environment when it sent credentials; the token alone
+    otherwise (the PhoneMatch API lets a token stand on its own)."""
     if body.user is None and body.password is None:
         return None
     principal = await _authenticate(services, body.user or "", body.password or "")
-    return principal.tenant.id
+    return Scope(principal.tenant.id, principal.environment)
 
 
 def _options(body: GatewayRequest) -> OutOfBandOptions:
@@ -149,10 +152,10 @@ async def initial_request(body: GatewayRequest, request: Request) -> JSONRespons
 async def continue_request(body: ContinueRequest, request: Request) -> JSONResponse:
     services = _services(request)
     try:
-        tenant_id = await _tenant_of(services, body)
+        scope = await _scope_of(services, body)
         if body.codematch.key is None:
             raise InvalidInput("codematch.key", "codematch.key is required")
-        result = await services.gateway.check(body.token, body.codematch.key, tenant_id)
+        result = await services.gateway.check(body.token, body.codematch.key, scope)
     except OtpError as exc:
         return _fail(request, exc, Meta(user=body.user))
     return JSONResponse(check_body(result, body.token))
@@ -162,8 +165,8 @@ async def continue_request(body: ContinueRequest, request: Request) -> JSONRespo
 async def status_request(body: StatusRequest, request: Request) -> JSONResponse:
     services = _services(request)
     try:
-        tenant_id = await _tenant_of(services, body)
-        transaction = await services.gateway.status(body.token, tenant_id)
+        scope = await _scope_of(services, body)
+        transaction = await services.gateway.status(body.token, scope)
     except OtpError as exc:
         return _fail(request, exc, Meta(user=body.user))
     return JSONResponse(status_body(transaction, body.token))

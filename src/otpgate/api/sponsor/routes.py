@@ -25,7 +25,7 @@ from otpgate.api.sponsor.schemas import (
     ValidateResponse,
 )
 from otpgate.core.errors import InvalidInput, OtpError
-from otpgate.core.model import Channel
+from otpgate.core.model import Channel, Scope
 from otpgate.http.wire import PlainText
 from otpgate.sponsors.model import ClientBudget
 from otpgate.sponsors.service import SendOtp, SponsorService
@@ -162,7 +162,8 @@ async def sponsor_configuration(
     product_type: Annotated[PlainText | None, Query(max_length=64)] = None,
 ) -> JSONResponse:
     service = _service(request)
-    sponsor = await service.sponsor(caller.tenant.id, slug, _client(request))
+    scope = Scope(caller.tenant.id, caller.environment)
+    sponsor = await service.sponsor(scope, slug, _client(request))
     rules = dict(sponsor.otp_operations)
     if product_type is not None:
         rules = {product_type: rules.get(product_type, ())}
