@@ -23,6 +23,7 @@ import structlog
 from otpgate.core.model import Channel, DeliveryResult, Environment, OutgoingMessage
 from otpgate.core.uow import OutboxEntry, TenantRepository
 from otpgate.delivery.base import Provider, ProviderError, Rendered
+from otpgate.delivery.outbox import entry_for
 from otpgate.delivery.templates import Renderer
 
 log = structlog.get_logger("otpgate.delivery")
@@ -104,15 +105,7 @@ class Courier:
             rendered = self._render(message, account)
         except Exception:  # deliver() reports the failure
             return None
-        return OutboxEntry(
-            tenant_id=message.tenant_id,
-            environment=str(message.environment),
-            channel=str(message.channel),
-            destination=message.destination.value,
-            subject=rendered.subject,
-            body=rendered.text,
-            created_at=message.now,
-        )
+        return entry_for(message, rendered)
 
     async def deliver(self, message: OutgoingMessage) -> DeliveryResult:
         providers = self.providers_for(message)

@@ -12,6 +12,19 @@ from otpgate.core.uow import OutboxEntry, UnitOfWorkFactory
 from otpgate.delivery.base import Rendered
 
 
+def entry_for(message: OutgoingMessage, rendered: Rendered) -> OutboxEntry:
+    """The outbox's record of a rendered message."""
+    return OutboxEntry(
+        tenant_id=message.tenant_id,
+        environment=str(message.environment),
+        channel=str(message.channel),
+        destination=message.destination.value,
+        subject=rendered.subject,
+        body=rendered.text,
+        created_at=message.now,
+    )
+
+
 class OutboxProvider:
     name = "outbox"
     channels = frozenset(Channel)
@@ -20,17 +33,8 @@ class OutboxProvider:
         self.uow = uow
 
     async def send(self, message: OutgoingMessage, rendered: Rendered) -> DeliveryResult:
-        entry = OutboxEntry(
-            tenant_id=message.tenant_id,
-            environment=str(message.environment),
-            channel=str(message.channel),
-            destination=message.destination.value,
-            subject=rendered.subject,
-            body=rendered.text,
-            created_at=message.now,
-        )
         async with self.uow() as uow:
-            message_id = await uow.outbox.add(entry)
+            message_id = await uow.outbox.add(entry_for(message, rendered))
             await uow.commit()
         return DeliveryResult(
             ok=True, provider=self.name, status_code=200, provider_message_id=message_id
