@@ -93,3 +93,27 @@ async def test_an_unanswered_claim_is_taken_over_only_once_stale(uow: Any) -> No
         assert not fresh.won and fresh.answer is None
     async with uow() as u:
         assert (await u.idempotency.claim(*key, now + 61, now + 1)).won
+
+
+async def test_many_counters_count_at_once_and_read_back(uow: Any) -> None:
+    now = (int(time.time() // 3600) + 1) * 3600.0 + 1  # the start of an hour
+    keys = [f"g:{uuid.uuid4()}" for _ in range(3)]
+    tallies = [(keys[0], 3600), (keys[1], 3600), (keys[2], 60)]
+    for expected in (1, 2, 3):
+        async with uow() as u:
+            assert await u.counters.hit_many(tallies, now) == [expected] * 3
+            await u.commit()
+    window = int(now // 3600)
+    async with uow() as u:
+        seen = await u.counters.counts(keys[:2], 3600, [window, window - 1])
+    assert seen == {(keys[0], window): 3, (keys[1], window): 3}
+    # Concurrent units of work count exactly.
+    results = await asyncio.gather(*(_hit(uow, tallies[:1], now) for _ in range(N)))
+    assert sorted(r[0] for r in results) == list(range(4, 4 + N))
+
+
+async def _hit(uow: Any, tallies: list[tuple[str, int]], now: float) -> list[int]:
+    async with uow() as u:
+        counts: list[int] = await u.counters.hit_many(tallies, now)
+        await u.commit()
+    return counts

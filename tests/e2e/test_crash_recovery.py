@@ -24,6 +24,7 @@ import psycopg
 import pytest
 
 from otpgate.testing import CODE_IN_BODY
+from tests.support.guard import GUARD_ENV_OUT_OF_THE_WAY
 from tests.support.pgdb import fresh_database
 from tests.support.server import ServerProcess
 from tests.support.services import require_postgres
@@ -131,7 +132,7 @@ def _patch(i: int, j: int, code: str) -> dict[str, Any]:
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_a_killed_server_leaves_every_request_replayable(kind: str, tmp_path: Path) -> None:
     with backend(kind, tmp_path) as url:
-        env = {**server_env(tmp_path), "OTPGATE_DATABASE_URL": url}
+        env = {**server_env(tmp_path), "OTPGATE_DATABASE_URL": url, **GUARD_ENV_OUT_OF_THE_WAY}
         server = ServerProcess(env, tmp_path / "server.log", workers=2)
         # A production key on the outbox provider: real codes, kept where the test reads them.
         key = server.cli("keys", "create", "--environment", "production").strip().splitlines()[-1]

@@ -14,6 +14,7 @@ code                        meaning
 ``unauthorized``            missing, malformed or unknown credentials
 ``forbidden``               credentials valid, operation not allowed
 ``refused_for_risk``        the abuse guard refused a send (never says why)
+``paused_for_risk``         the abuse guard refused a send for a while (``retry_after``)
 ==========================  ==============================================
 """
 
@@ -65,6 +66,13 @@ class RateLimited(OtpError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = max(1, int(retry_after))
+
+
+class PausedForRisk(RateLimited):
+    """The abuse guard refused the send for a while (velocity, budget or conversion);
+    like :class:`RefusedForRisk` it says nothing more."""
+
+    code = "paused_for_risk"
 
 
 class DestinationLocked(RateLimited):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import math
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, Self
@@ -109,6 +110,21 @@ class MemoryCounters(_Repo):
         counts[(key, window)] = count
         retry_after = math.ceil((window + 1) * window_seconds - now)
         return RateDecision(allowed=count <= limit, retry_after=retry_after, count=count)
+
+    async def hit_many(self, tallies: Sequence[tuple[str, int]], now: float) -> list[int]:
+        counts = self.t("counters")
+        found = []
+        for key, window_seconds in tallies:
+            slot = (key, int(now // window_seconds))
+            counts[slot] = counts.get(slot, 0) + 1
+            found.append(counts[slot])
+        return found
+
+    async def counts(
+        self, keys: Sequence[str], window_seconds: int, windows: Sequence[int]
+    ) -> dict[tuple[str, int], int]:
+        table = self.t("counters")
+        return {(k, w): table[(k, w)] for k in keys for w in windows if (k, w) in table}
 
     async def count(self, key: str, window_seconds: int, now: float) -> int:
         found: int = self.t("counters").get((key, int(now // window_seconds)), 0)

@@ -39,6 +39,7 @@ from otpgate.core.errors import (
     DestinationLocked,
     InvalidInput,
     NotFound,
+    PausedForRisk,
     RateLimited,
     RefusedForRisk,
 )
@@ -58,6 +59,13 @@ from otpgate.core.model import (
 from otpgate.core.ports import Courier, Limiter
 from otpgate.core.session import SessionState, VerificationSession
 from otpgate.core.uow import UnitOfWork, UnitOfWorkFactory
+from otpgate.core.velocity import (
+    conversion_probes,
+    judge_conversion,
+    over_limit,
+    send_tallies,
+    verified_tallies,
+)
 
 SANDBOX_PROVIDER = "outbox"
 REFUSED = "the request was refused for risk"
@@ -185,6 +193,9 @@ class OtpService:
         dest_key = self.destination_key(request.tenant_id, request.destination)
         self._screen(request, dest_key, now)
         await self._admit_send(uow, dest_key, now, pre)
+        await self._count_send(
+            uow, request.tenant_id, request.environment, request.destination, dest_key, now
+        )
         session = VerificationSession(
             id=request.session_id or str(uuid.uuid4()),
             tenant_id=request.tenant_id,
@@ -228,6 +239,9 @@ class OtpService:
         if state is not SessionState.PENDING:
             raise Conflict(f"the verification is {state}; a code can no longer be resent")
         await self._admit_send(uow, session.destination_key, now, pre)
+        await self._count_send(
+            uow, tenant_id, session.environment, session.destination, session.destination_key, now
+        )
         await self._audit(uow, session, "session.resent", now, None)
         return await self._dispatch(uow, session, now, brand, first=False)
 
@@ -312,6 +326,12 @@ class OtpService:
             ):
                 return await self._not_claimed(uow, tenant_id, session_id, code, now)
             verified = claimed.moved(SessionState.VERIFIED, now)
+            if self.guard.enabled:  # the conversion signal: real people enter their codes
+                feed = verified_tallies(
+                    self.guard, claimed.tenant_id, claimed.environment, claimed.destination
+                )
+                if feed:
+                    await uow.counters.hit_many([(t.key, t.window_seconds) for t in feed], now)
             await self._audit(
                 uow, verified, "session.verified", now, {"attempts": claimed.attempts}
             )
@@ -467,22 +487,62 @@ class OtpService:
             reason = GuardReason.NUMBER_TYPE
         if reason is None:
             return
+        self._refused(request.tenant_id, d, dest_key, reason, now)
+        raise RefusedForRisk(REFUSED)
+
+    async def _count_send(
+        self,
+        uow: UnitOfWork,
+        tenant_id: str,
+        environment: Environment,
+        destination: Destination,
+        dest_key: str,
+        now: float,
+    ) -> None:
+        """The guard's counting signals (``core/velocity.py``): velocity per prefix and
+        country, the tenant's budgets, and conversion; one upsert and one read."""
+        if not self.guard.enabled:
+            return
+        tallies = send_tallies(self.guard, tenant_id, environment, destination)
+        counts = await uow.counters.hit_many([(t.key, t.window_seconds) for t in tallies], now)
+        reason, retry_after = None, 0
+        if (past := over_limit(tallies, counts)) is not None:
+            assert past.reason is not None
+            reason, retry_after = past.reason, past.retry_after(now)
+        else:
+            probes = conversion_probes(self.guard, tenant_id, environment, destination)
+            if probes:
+                window = int(now // self.guard.conversion_window_seconds)
+                keys = [k for p in probes for k in (p.sent[0].key, p.verified[0].key)]
+                seen = await uow.counters.counts(
+                    keys, self.guard.conversion_window_seconds, [window, window - 1]
+                )
+                if (paused := judge_conversion(self.guard, probes, seen, now)) is not None:
+                    reason, retry_after = paused
+        if reason is None:
+            return
+        self._refused(tenant_id, destination, dest_key, reason, now)
+        raise PausedForRisk(REFUSED, retry_after)
+
+    def _refused(
+        self,
+        tenant_id: str,
+        destination: Destination,
+        dest_key: str,
+        reason: GuardReason,
+        now: float,
+    ) -> None:
         event = AuditEvent(
-            tenant_id=request.tenant_id,
+            tenant_id=tenant_id,
             subject_type="destination",
             subject_id=dest_key.rsplit(":", 1)[-1],
             action="send.refused",
             at=now,
-            detail={
-                "reasons": [str(reason)],
-                "country": d.country,
-                "channel": str(request.channel),
-            },
+            detail={"reasons": [str(reason)], "country": destination.country},
         )
         if self.on_refusal is not None:
             self.on_refusal(event)
         self._audit_later(event)
-        raise RefusedForRisk(REFUSED)
 
     def _audit_later(self, event: AuditEvent) -> None:
         """Audit a refusal in a unit of work of its own, once the refused request's unit

@@ -30,7 +30,7 @@ gateway transactions, sponsors) in their own modules; the core knows only its ow
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -79,6 +79,17 @@ class CounterRepository(Protocol):
         ...
 
     async def locked_until(self, key: str, now: float) -> float | None: ...
+
+    async def hit_many(self, tallies: Sequence[tuple[str, int]], now: float) -> list[int]:
+        """Count one event against each ``(key, window_seconds)`` (keys distinct), at once;
+        return their counts in the same order."""
+        ...
+
+    async def counts(
+        self, keys: Sequence[str], window_seconds: int, windows: Sequence[int]
+    ) -> dict[tuple[str, int], int]:
+        """The counts of ``keys`` in the given window numbers, by ``(key, window)``."""
+        ...
 
     async def count(self, key: str, window_seconds: int, now: float) -> int:
         """How many events the database counted against ``key`` in the current window

@@ -9,6 +9,7 @@ the same transaction as the failed attempt that caused them.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from otpgate.core.model import RateDecision
 from otpgate.storage.database import Transaction
@@ -33,6 +34,24 @@ def decision(count: int, limit: int, window: int, window_seconds: int, now: floa
     return RateDecision(allowed=count <= limit, retry_after=retry_after, count=count)
 
 
+def _hit_many_sql(n: int) -> str:
+    rows = ", ".join(f"(:k{i}, :w{i}, 1, :e{i})" for i in range(n))
+    return (
+        f'INSERT INTO rate_counters ("key", "window", "count", expires_at) VALUES {rows}'  # noqa: S608
+        ' ON CONFLICT ("key", "window") DO UPDATE SET "count" = rate_counters."count" + 1'
+        ' RETURNING "key", "count"'
+    )
+
+
+def _counts_sql(keys: int, windows: int) -> str:
+    names = ", ".join(f":k{i}" for i in range(keys))
+    wins = ", ".join(f":w{i}" for i in range(windows))
+    return (
+        'SELECT "key", "window", "count" FROM rate_counters'  # noqa: S608
+        f' WHERE "key" IN ({names}) AND "window" IN ({wins})'
+    )
+
+
 class SqlCounters:
     __slots__ = ("tx",)
 
@@ -45,6 +64,26 @@ class SqlCounters:
         row = await self.tx.fetchrow(_HIT, params)
         assert row is not None
         return decision(int(row[0]), limit, window, window_seconds, now)
+
+    async def hit_many(self, tallies: Sequence[tuple[str, int]], now: float) -> list[int]:
+        """One statement for every counter (SQLite and PostgreSQL both take a multi-row
+        upsert with ``RETURNING``; the keys must be distinct)."""
+        params: dict[str, object] = {}
+        for i, (key, window_seconds) in enumerate(tallies):
+            window = int(now // window_seconds)
+            params |= {f"k{i}": key, f"w{i}": window}
+            params[f"e{i}"] = float((window + 1) * window_seconds)
+        rows = await self.tx.fetch(_hit_many_sql(len(tallies)), params)
+        counts = {row[0]: int(row[1]) for row in rows}
+        return [counts[key] for key, _ in tallies]
+
+    async def counts(
+        self, keys: Sequence[str], window_seconds: int, windows: Sequence[int]
+    ) -> dict[tuple[str, int], int]:
+        params: dict[str, object] = {f"k{i}": k for i, k in enumerate(keys)}
+        params |= {f"w{i}": w for i, w in enumerate(windows)}
+        rows = await self.tx.fetch(_counts_sql(len(keys), len(windows)), params)
+        return {(row[0], int(row[1])): int(row[2]) for row in rows}
 
     async def count(self, key: str, window_seconds: int, now: float) -> int:
         row = await self.tx.fetchrow(_COUNT, {"key": key, "window": int(now // window_seconds)})
