@@ -110,6 +110,7 @@ class Bench:
                 "OTPGATE_DATABASE_URL": f"sqlite:///{db}",
                 "OTPGATE_CODE_SECRET": base64.b64encode(secret).decode(),
                 **BENCH_SETTINGS,
+                "OTPGATE_GUARD_ENABLED": "false" if self.opts.no_guard else "true",
             }
         )
 
@@ -212,6 +213,11 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     p.add_argument("--flows", nargs="+", default=list(EXPECTED), choices=list(EXPECTED))
     p.add_argument("--no-write", action="store_true", help="print only; leave the docs alone")
+    p.add_argument(
+        "--no-guard",
+        action="store_true",
+        help="OTPGATE_GUARD_ENABLED=false (to measure what the abuse guard costs a start)",
+    )
     opts = p.parse_args()
     if opts.duration < 1 or opts.duration > 600:
         p.error("--duration must be 1..600 seconds")
