@@ -246,6 +246,7 @@ class EvaluationService:
             channel=channel,
             individual=individual,
             session_id=session_id,
+            decision_at=now,  # the first decision: REVIEW while the code is pending
         )
 
     def _delivered(
@@ -556,7 +557,7 @@ class EvaluationService:
             review_queues=("Default Queue",) if closed and outcome.decision == "REVIEW" else (),
             eval_status=EvalStatus.COMPLETED if closed else EvalStatus.PAUSED,
             ended_at=now,
-            decision_at=now if closed else ev.decision_at,
+            decision_at=now,  # every outcome applied is the current decision, held or not
         )
 
     async def _close(

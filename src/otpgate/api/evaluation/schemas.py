@@ -114,7 +114,7 @@ class EvaluationResponse(BaseModel):
     eval_start_time: str
     eval_end_time: str
     decision: Literal["ACCEPT", "REVIEW", "REJECT"]
-    decision_at: str | None
+    decision_at: str = Field(description="When the current decision was made (RFC 3339)")
     status: Literal["ON_HOLD", "CLOSED"]
     sub_status: str
     tags: list[str]
