@@ -37,7 +37,7 @@ from otpgate.core.service import Dispatch, OtpService, Precount, StartRequest, V
 from otpgate.core.session import SessionState, VerificationSession
 from otpgate.core.uow import StoredAnswer
 from otpgate.workflows import enrichments
-from otpgate.workflows.definitions import Outcome, Workflow
+from otpgate.workflows.definitions import Outcome, Workflow, with_aliases
 from otpgate.workflows.records import EvalStatus, Evaluation, EvaluationUnitOfWork
 from otpgate.workflows.rules import Facts, decide, missing_fields
 
@@ -79,6 +79,7 @@ class StartEvaluation:
 
 @dataclass(frozen=True, slots=True)
 class PatchAction:
+    workflow: str | None = None
     code: str | None = None
     resend: bool = False
     resume: bool = False
@@ -129,6 +130,15 @@ class EvaluationService:
         self.uow = uow
         self.workflows = workflows
         self.clock = clock
+
+    def aliased(self, aliases: Mapping[str, str]) -> EvaluationService:
+        """This service, also answering to ``aliases`` ({your id: workflow name})."""
+        return EvaluationService(
+            otp=self.otp,
+            uow=self.uow,
+            workflows=with_aliases(self.workflows, aliases),
+            clock=self.clock,
+        )
 
     def workflow(self, name: str) -> Workflow:
         wf = self.workflows.get(name)
@@ -329,6 +339,7 @@ class EvaluationService:
                         return claim.answer
                     raise Conflict("a request with this id is still being processed")
                 ev = await self._load(uow, tenant_id, eval_id, environment)
+                self._same_workflow(ev, action.workflow)
                 if resend and (expired := await self._expired(uow, ev, now)) is not None:
                     result = expired  # a resend after the TTL ends it, as a code would
                 elif resend:
@@ -511,6 +522,17 @@ class EvaluationService:
             today=dt.datetime.fromtimestamp(now, dt.UTC).date(),
         )
         return await self._save(uow, ev, self._apply(ev, decide(wf, facts), now))
+
+    def _same_workflow(self, ev: Evaluation, name: str | None) -> None:
+        """A PATCH (or PUT) naming a workflow names the evaluation's: by its name or by an
+        alias of the same definition."""
+        if name is None or name == ev.workflow:
+            return
+        named, own = self.workflows.get(name), self.workflows.get(ev.workflow)
+        if named is None or own is None or (named.id, named.version) != (own.id, own.version):
+            raise InvalidInput(
+                "workflow", f"workflow {name!r} is not this evaluation's ({ev.workflow!r})"
+            )
 
     def _pick_channel(self, wf: Workflow, req: StartEvaluation) -> Channel:
         if req.channel is not None:

@@ -127,6 +127,7 @@ async def patch_evaluation(
     ind = body.data.individual if body.data else None
     otp = ind.otp if ind else None
     action = PatchAction(
+        workflow=body.workflow,
         code=otp.code if otp else None,
         resend=bool(otp and otp.resend),
         resume=bool(body.actions and body.actions.resume),
