@@ -36,7 +36,7 @@ from otpgate.core.model import (
 from otpgate.core.service import Dispatch, OtpService, Precount, StartRequest, VerifyOutcome
 from otpgate.core.session import SessionState, VerificationSession
 from otpgate.core.uow import StoredAnswer
-from otpgate.workflows import enrichments
+from otpgate.workflows import enrichments, review
 from otpgate.workflows.definitions import Outcome, Workflow, with_aliases
 from otpgate.workflows.records import EvalStatus, Evaluation, EvaluationUnitOfWork
 from otpgate.workflows.rules import Facts, decide, missing_fields
@@ -495,6 +495,40 @@ class EvaluationService:
         session = await self._session(uow, ev)
         updated = await self._decide_or_wait(uow, replace(ev, individual=merged), session)
         return PatchResult(PatchKind.DETAILS, self._view(updated, session))
+
+    # -- PUT state (manual review, review.py) -----------------------------
+
+    async def set_state(
+        self,
+        tenant_id: str,
+        eval_id: str,
+        change: review.StateChange,
+        environment: Environment | None = None,
+    ) -> EvaluationView:
+        """A reviewer's decision and status, audited with the change in one unit of work.
+
+        Raises :class:`PatchConflict` while the evaluation waits for a code."""
+        try:
+            async with self.uow() as uow:
+                ev = await self._load(uow, tenant_id, eval_id, environment)
+                self._same_workflow(ev, change.workflow)
+                if self._awaiting_code(ev):
+                    raise Conflict(
+                        "the evaluation is waiting for a code: verify, resend or resume it first"
+                    )
+                now = self.clock.now()
+                after = review.reviewed(ev, self.workflow(ev.workflow), change, now)
+                if not await uow.evaluations.update(after, ev.version):
+                    raise Conflict("the evaluation changed while this request ran; fetch it again")
+                detail: dict[str, object] = {"before": _state(ev), **_state(after)}
+                if change.notes:
+                    detail["notes"] = change.notes
+                await self._audit(uow, after, "state_set", now, detail)
+                session = await self._session(uow, ev)
+                await uow.commit()
+        except Conflict as exc:
+            raise PatchConflict(exc.message, await self._view_or_none(tenant_id, eval_id)) from exc
+        return self._view(replace(after, version=ev.version + 1), session)
 
     # -- helpers --------------------------------------------------------
 

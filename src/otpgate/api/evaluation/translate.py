@@ -40,6 +40,12 @@ PATCH_ANSWERS: dict[PatchKind, tuple[int, str | None]] = {
 }
 
 
+def wire_status(raw: str) -> str:
+    """The published document spells the held status ``ON HOLD`` in the PUT request and
+    ``ON_HOLD`` in answers: both mean ON_HOLD."""
+    return "_".join(raw.strip().upper().split())
+
+
 def rfc3339(ts: float | None) -> str | None:
     if ts is None:
         return None
