@@ -92,11 +92,6 @@ class EvaluationPatch(_Model):
     _ts = field_validator("timestamp")(_rfc3339)
 
 
-class Attachment(_Model):
-    file_name: Text | None = None
-    file_data: str | None = None
-
-
 class EvaluationStateUpdate(_Model):
     """``PUT /api/evaluation/{eval_id}/state``: a reviewer's decision (manual review)."""
 
@@ -111,7 +106,7 @@ class EvaluationStateUpdate(_Model):
     notes: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
         default=None, description="Kept in the evaluation's audit trail"
     )
-    attachments: list[Attachment] | None = Field(
+    attachments: Annotated[list[object], Field(max_length=100)] | None = Field(
         default=None, description="Not stored by otpgate: a non-empty list is refused"
     )
 
