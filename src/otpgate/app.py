@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 import structlog
 from fastapi import FastAPI, Request
@@ -44,6 +45,9 @@ def create_app(
         services = await build_services(
             settings, clock=clock, courier_factory=courier_factory, metrics=metrics
         )
+        aliases = settings.workflow_alias_map(settings.workflow_aliases)
+        if aliases:  # OTPGATE_WORKFLOW_ALIASES: the operator's workflow ids for ours
+            services = replace(services, evaluations=services.evaluations.aliased(aliases))
         app.state.services = services
         for hook in app.state.startup_hooks:
             await hook(services)

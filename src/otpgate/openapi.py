@@ -59,7 +59,8 @@ SPONSOR_ERROR_CODES = {
     "071-205": "OTP or token expired, or OTP invalidated",
     "071-206": "wrong code",
     "071-207": "too many requests",
-    "channel_not_supported": "the sponsor or beneficiary has no such channel",
+    "channel_not_supported": "a channel no sponsor offers (VOICE, WHATSAPP), or one the sponsor "
+    "or beneficiary lacks",
     "delivery_failed": "every provider failed to deliver",
     "invalid_token": "missing, forged or expired access token",
 }
@@ -149,6 +150,7 @@ RULES: list[Rule] = [
         {
             "post": [400, 401, 409, 413, 429],
             "get": [400, 401, 404],
+            "put": [400, 401, 404, 409, 413],
             "*": [400, 401, 404, 409, 413, 429],
         },
     ),

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from otpgate.core.guard_settings import GuardSettings, TenantBudget
 from otpgate.core.model import Policy
+from otpgate.workflows.definitions import WorkflowError, load_catalog, with_aliases
 
 
 class Settings(BaseSettings):
@@ -48,6 +49,9 @@ class Settings(BaseSettings):
     lookup_key: SecretStr | None = None
 
     workflows_file: str | None = None
+    # Your own workflow ids for a workflow otpgate has: "your_otp_workflow=otp_verification,
+    # kyc=individual_onboarding" (README "A first verification").
+    workflow_aliases: str = ""
     brand: str = "otpgate"
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     key_cache_seconds: float = Field(default=30.0, ge=0)
@@ -147,9 +151,40 @@ class Settings(BaseSettings):
         cls.tenant_budgets(v)
         return v
 
+    @field_validator("workflow_aliases")
+    @classmethod
+    def _aliases(cls, v: str) -> str:
+        cls.workflow_alias_map(v)
+        return v
+
+    @staticmethod
+    def workflow_alias_map(raw: str) -> dict[str, str]:
+        """``"mine=otp_verification, kyc=individual_onboarding"`` as {alias: workflow}."""
+        aliases: dict[str, str] = {}
+        for item in (part.strip() for part in raw.split(",")):
+            if not item:
+                continue
+            alias, sep, target = (s.strip() for s in item.partition("="))
+            if not sep or not alias or not target or len(alias) > 120:
+                raise ValueError(f"{item!r} is not your_workflow_id=otpgate_workflow")
+            if alias in aliases:
+                raise ValueError(f"{alias!r} is given twice")
+            aliases[alias] = target
+        return aliases
+
     @model_validator(mode="after")
     def _guard_consistent(self) -> Settings:
         self.guard()  # contradicting thresholds fail when the settings load, not later
+        return self
+
+    @model_validator(mode="after")
+    def _aliases_known(self) -> Settings:
+        aliases = self.workflow_alias_map(self.workflow_aliases)
+        if aliases:  # an alias of a workflow nobody defined fails at start, not per request
+            try:
+                with_aliases(load_catalog(self.workflows_file), aliases)
+            except (WorkflowError, OSError) as exc:
+                raise ValueError(f"workflow_aliases: {exc}") from None
         return self
 
     @staticmethod

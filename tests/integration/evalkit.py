@@ -81,11 +81,13 @@ def start_body(
     }
 
 
-def code_body(code: str, id: str | None = None) -> dict[str, Any]:
+def code_body(
+    code: str, id: str | None = None, workflow: str = "otp_verification"
+) -> dict[str, Any]:
     return {
         "id": id or request_id("verify"),
         "timestamp": "2025-09-30T10:01:00Z",
-        "workflow": "otp_verification",
+        "workflow": workflow,
         "data": {"individual": {"otp": {"code": code}}},
     }
 

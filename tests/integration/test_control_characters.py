@@ -109,6 +109,19 @@ def routes(key: str) -> list[Route]:
         Route("POST", "/api/evaluation", body=post),
         Route("GET", "/api/evaluation/{eval_id}", path_params={"eval_id": EVAL_ID}),
         Route("PATCH", "/api/evaluation/{eval_id}", path_params={"eval_id": EVAL_ID}, body=patch),
+        Route(
+            "PUT",
+            "/api/evaluation/{eval_id}/state",
+            path_params={"eval_id": EVAL_ID},
+            body={
+                "workflow": "otp_verification",
+                "decision": "ACCEPT",
+                "status": "CLOSED",
+                "sub_status": "Approve",
+                "notes": "checked",
+                "attachments": ["case.jpeg"],  # refused whatever it holds
+            },
+        ),
         Route("GET", "/v1/outbox", query={"destination": PHONE}),
         Route("POST", "/process/comprehensive/gateway", auth=None, body=gateway),
         Route(

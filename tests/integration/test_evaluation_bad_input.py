@@ -362,3 +362,25 @@ async def test_other_methods_answer_json(sandbox: httpx.AsyncClient, method: str
 async def test_unknown_paths_answer_json(sandbox: httpx.AsyncClient) -> None:
     r = await sandbox.get("/api/evaluations")
     assert r.status_code == 404 and r.json()["msg"]
+
+
+async def test_timestamp_may_be_left_out_or_be_a_date_without_a_time(
+    sandbox: httpx.AsyncClient,
+) -> None:
+    """Lenient where the guide says "required, RFC 3339" (README "Notes on the guide")."""
+    for n, extra in enumerate([{}, {"timestamp": "2025-09-30"}]):
+        body = {
+            "id": f"lenient-{n}",
+            "workflow": "otp_verification",
+            "data": {"individual": {"phone_number": f"+1415555012{n}"}},
+            **extra,
+        }
+        r = await sandbox.post("/api/evaluation", json=body)
+        assert r.status_code == 200, r.text
+        patched = {
+            "id": f"lenient-code-{n}",
+            **extra,
+            "data": {"individual": {"otp": {"code": "123456"}}},
+        }
+        r = await sandbox.patch(f"/api/evaluation/{r.json()['eval_id']}", json=patched)
+        assert r.status_code == 200, r.text

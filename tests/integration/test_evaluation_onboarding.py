@@ -12,10 +12,12 @@ from otpgate.testing import Harness
 
 from .evalkit import PHONE, PII, VOIP, code_body, details_body, patch, resume_body, start, state
 
+ONBOARDING = "individual_onboarding"
+
 
 async def _verified_onboarding(client: httpx.AsyncClient, **kwargs: Any) -> dict[str, Any]:
     ev = await start(client, workflow="individual_onboarding", **kwargs)
-    r = await patch(client, ev["eval_id"], code_body("123456"))
+    r = await patch(client, ev["eval_id"], code_body("123456", workflow=ONBOARDING))
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -118,7 +120,7 @@ async def test_mobile_line_with_clean_email_accepts_in_production(
 ) -> None:
     ev = await start(live, workflow="individual_onboarding", email="jane@example.org", **PII)
     code = await harness.last_code(PHONE)
-    r = await patch(live, ev["eval_id"], code_body(code))
+    r = await patch(live, ev["eval_id"], code_body(code, workflow=ONBOARDING))
     assert state(r.json()) == ("CLOSED", "Approve", "ACCEPT")
     assert "PII Verified" in r.json()["tags"]
 

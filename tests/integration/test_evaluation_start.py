@@ -32,7 +32,8 @@ async def test_accepted_post_holds_for_the_code_and_reports_the_delivery(
     assert body["environment_name"] == "Sandbox"
     assert body["id"] == "otp-001" and body["workflow"] == "otp_verification"
     assert body["attempts_remaining"] == 5 and body["expires_at"]
-    assert body["decision_at"] is None and body["eval_source"] == "API"
+    # The held decision has a time too (an RFC 3339 string, as the guide types it).
+    assert body["decision_at"] == body["eval_start_time"] and body["eval_source"] == "API"
     [delivery] = named(body, "Deliver OTP")
     assert delivery["enrichment_name"] == "Deliver OTP SMS"
     assert delivery["status_code"] == 200 and delivery["is_source_cache"] is False

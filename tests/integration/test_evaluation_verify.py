@@ -11,16 +11,19 @@ from .evalkit import PHONE, code_body, named, patch, start, start_body, state, w
 
 
 async def test_correct_code_in_production_approves(
-    harness: Harness, live: httpx.AsyncClient
+    harness: Harness, live: httpx.AsyncClient, clock: FakeClock
 ) -> None:
     ev = await start(live)
     code = await harness.last_code(PHONE)
+    clock.advance(5)
     r = await patch(live, ev["eval_id"], code_body(code, id="verify-1"))
     assert r.status_code == 200
     body = r.json()
     assert state(body) == ("CLOSED", "Approve", "ACCEPT")
     assert body["id"] == "verify-1" and body["eval_status"] == "evaluation_completed"
     assert body["environment_name"] == "Production"
+    assert body["tags"] == ["OTP_VERIFIED"]  # the guide's example answer
+    assert body["decision_at"] > ev["decision_at"]  # the approval is the current decision
     [verify] = named(body, "Verify OTP")
     assert verify["enrichment_name"] == "Verify OTP SMS"
     assert verify["response"]["status"] == "approved"
@@ -28,6 +31,7 @@ async def test_correct_code_in_production_approves(
     assert (
         verify["response"]["verificationId"]
         == named(body, "Deliver OTP")[0]["response"]["verificationId"]
+        == verify["response"]["sessionId"]
     )
     assert code not in str(verify)
 

@@ -82,14 +82,12 @@ async def test_malformed_requests_name_what_is_wrong(
     assert await harness.services.outbox(None, None, None) == []
 
 
-@pytest.mark.parametrize(
-    "raw",
-    [b"{not json", b"[]", b'"text"', b"", b"null", b'{"user": "acme",}'],
-)
-@pytest.mark.parametrize(
-    "path", ["/process/comprehensive/gateway", "/process/continue", "/process/status"]
-)
-async def test_malformed_json_gets_the_fail_envelope(
+PATHS = ["/process/comprehensive/gateway", "/process/continue", "/process/status"]
+
+
+@pytest.mark.parametrize("raw", [b"[]", b'"text"', b"", b"null"])
+@pytest.mark.parametrize("path", PATHS)
+async def test_json_that_is_not_an_object_gets_the_fail_envelope(
     harness: Harness, raw: bytes, path: str
 ) -> None:
     async with harness.client() as c:
@@ -97,6 +95,63 @@ async def test_malformed_json_gets_the_fail_envelope(
     assert r.status_code == 400
     assert_envelope(r.json(), *INVALID)
     assert r.json()["result"]["issues"] == ["the request body must be a JSON object"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "where"),
+    [
+        (b"{not json", "line 1, column 2"),
+        (b'{"user": "acme",}', "line 1, column 17"),
+        (b'{\n  "user": "acme"\n  "pass": "x"\n}', "line 3, column 3"),
+    ],
+)
+@pytest.mark.parametrize("path", PATHS)
+async def test_invalid_json_says_so_and_where(
+    harness: Harness, raw: bytes, where: str, path: str
+) -> None:
+    async with harness.client() as c:
+        r = await c.post(path, content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 400
+    assert_envelope(r.json(), *INVALID)
+    [issue] = r.json()["result"]["issues"]
+    assert issue.startswith("the request body is not valid JSON: ") and issue.endswith(where)
+
+
+# The document's "Sample Initial Request Body", comments and all.
+SAMPLE_WITH_COMMENTS = b"""{
+\t"user": "user@company.com",
+\t"pass": "PASSWORD",
+\t"service": "PhoneMatch5.0.SMS",
+\t"reference": "12345",
+\t"options": {
+\t\t"outofband": {
+\t\t\t"message": "Hello {fn}, your one-time password is {pin}",
+\t\t\t"do_not_send_to_types": ["voip", "mobile", "landline"],
+\t\t\t"country": {
+\t\t\t\t"blacklist": ["ISO2 Country Code"], //countries you do not want to send codes
+\t\t\t\t"whitelist": ["ISO2 Country Code"] //countries you only want to send codes
+\t\t\t}
+\t\t}
+\t},
+\t"target": {"fn": "John", "ln": "Smith", "phone": "2015106000"}
+}"""
+
+
+async def test_the_documents_commented_sample_is_answered_as_invalid_json(
+    harness: Harness,
+) -> None:
+    async with harness.client() as c:
+        r = await c.post(
+            "/process/comprehensive/gateway",
+            content=SAMPLE_WITH_COMMENTS,
+            headers={"content-type": "application/json"},
+        )
+    assert r.status_code == 400
+    assert_envelope(r.json(), *INVALID)
+    assert r.json()["result"]["issues"] == [
+        "the request body is not valid JSON: Expecting property name enclosed in double "
+        "quotes at line 11, column 41"
+    ]
 
 
 @pytest.mark.parametrize(

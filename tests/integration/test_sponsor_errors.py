@@ -21,7 +21,7 @@ def error(r, status: int, code: str) -> str:
         ({"sponsor_slug": SPONSOR, "channel": "SMS"}, "beneficiary_id"),
         ({"beneficiary_id": BENEFICIARY, "sponsor_slug": SPONSOR}, "channel"),
         ({"beneficiary_id": BENEFICIARY, "channel": "SMS"}, "sponsor_slug"),
-        ({"beneficiary_id": BENEFICIARY, "sponsor_slug": SPONSOR, "channel": "FAX"}, "channel"),
+        ({"beneficiary_id": BENEFICIARY, "sponsor_slug": SPONSOR, "channel": " "}, "channel"),
         ({"beneficiary_id": 42, "sponsor_slug": SPONSOR, "channel": "SMS"}, "beneficiary_id"),
         (
             {"beneficiary_id": "bad id!", "sponsor_slug": SPONSOR, "channel": "SMS"},
@@ -159,6 +159,14 @@ async def test_422_channel_the_sponsor_or_beneficiary_lacks(harness):
     r = await s.send("bnf_phone_only", channel="EMAIL")
     assert r.status_code == 422
     assert "no email" in r.json()["message"]
+
+
+@pytest.mark.parametrize("channel", ["VOICE", "WHATSAPP", "whatsapp", "FAX"])
+async def test_422_channel_no_sponsor_supports(harness, channel):
+    s = await set_up_sponsor(harness, harness.sandbox_key, channels=("SMS", "EMAIL"))
+    r = await s.send(channel=channel)
+    assert "not supported" in error(r, 422, "channel_not_supported")
+    assert await harness.messages("+573001234542") == []
 
 
 async def test_429_sixth_send_in_an_hour(harness):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -140,3 +141,22 @@ def load_catalog(extra_file: str | None = None) -> dict[str, Workflow]:
     if extra_file:
         catalog.update(parse_catalog(Path(extra_file).read_text("utf-8")))
     return catalog
+
+
+def with_aliases(
+    catalog: Mapping[str, Workflow], aliases: Mapping[str, str]
+) -> dict[str, Workflow]:
+    """``catalog`` plus each alias as a name of its target: an evaluation started with the
+    alias is stored and answered under it, and runs (and reports ``workflow_id``) as the
+    target. An alias may not hide a workflow of the catalog, nor point at an unknown one."""
+    out = dict(catalog)
+    for alias, target in aliases.items():
+        if alias in catalog:
+            raise WorkflowError(f"workflow alias {alias!r} is already a workflow's name")
+        if target not in catalog:
+            known = ", ".join(sorted(catalog))
+            raise WorkflowError(
+                f"workflow alias {alias!r} names unknown workflow {target!r} (known: {known})"
+            )
+        out[alias] = replace(catalog[target], name=alias)
+    return out

@@ -44,6 +44,7 @@ def verification(session: VerificationSession, status: str, code_length: int) ->
             "attemptCount": session.attempts,
             "status": status,
             "verificationId": session.id,
+            "sessionId": session.id,  # the product overview's name for the same session
         },
         "is_source_cache": False,
     }

@@ -36,8 +36,8 @@ from otpgate.core.model import (
 from otpgate.core.service import Dispatch, OtpService, Precount, StartRequest, VerifyOutcome
 from otpgate.core.session import SessionState, VerificationSession
 from otpgate.core.uow import StoredAnswer
-from otpgate.workflows import enrichments
-from otpgate.workflows.definitions import Outcome, Workflow
+from otpgate.workflows import enrichments, review
+from otpgate.workflows.definitions import Outcome, Workflow, with_aliases
 from otpgate.workflows.records import EvalStatus, Evaluation, EvaluationUnitOfWork
 from otpgate.workflows.rules import Facts, decide, missing_fields
 
@@ -79,6 +79,7 @@ class StartEvaluation:
 
 @dataclass(frozen=True, slots=True)
 class PatchAction:
+    workflow: str | None = None
     code: str | None = None
     resend: bool = False
     resume: bool = False
@@ -129,6 +130,15 @@ class EvaluationService:
         self.uow = uow
         self.workflows = workflows
         self.clock = clock
+
+    def aliased(self, aliases: Mapping[str, str]) -> EvaluationService:
+        """This service, also answering to ``aliases`` ({your id: workflow name})."""
+        return EvaluationService(
+            otp=self.otp,
+            uow=self.uow,
+            workflows=with_aliases(self.workflows, aliases),
+            clock=self.clock,
+        )
 
     def workflow(self, name: str) -> Workflow:
         wf = self.workflows.get(name)
@@ -246,6 +256,7 @@ class EvaluationService:
             channel=channel,
             individual=individual,
             session_id=session_id,
+            decision_at=now,  # the first decision: REVIEW while the code is pending
         )
 
     def _delivered(
@@ -328,6 +339,7 @@ class EvaluationService:
                         return claim.answer
                     raise Conflict("a request with this id is still being processed")
                 ev = await self._load(uow, tenant_id, eval_id, environment)
+                self._same_workflow(ev, action.workflow)
                 if resend and (expired := await self._expired(uow, ev, now)) is not None:
                     result = expired  # a resend after the TTL ends it, as a code would
                 elif resend:
@@ -484,6 +496,40 @@ class EvaluationService:
         updated = await self._decide_or_wait(uow, replace(ev, individual=merged), session)
         return PatchResult(PatchKind.DETAILS, self._view(updated, session))
 
+    # -- PUT state (manual review, review.py) -----------------------------
+
+    async def set_state(
+        self,
+        tenant_id: str,
+        eval_id: str,
+        change: review.StateChange,
+        environment: Environment | None = None,
+    ) -> EvaluationView:
+        """A reviewer's decision and status, audited with the change in one unit of work.
+
+        Raises :class:`PatchConflict` while the evaluation waits for a code."""
+        try:
+            async with self.uow() as uow:
+                ev = await self._load(uow, tenant_id, eval_id, environment)
+                self._same_workflow(ev, change.workflow)
+                if self._awaiting_code(ev):
+                    raise Conflict(
+                        "the evaluation is waiting for a code: verify, resend or resume it first"
+                    )
+                now = self.clock.now()
+                after = review.reviewed(ev, self.workflow(ev.workflow), change, now)
+                if not await uow.evaluations.update(after, ev.version):
+                    raise Conflict("the evaluation changed while this request ran; fetch it again")
+                detail: dict[str, object] = {"before": _state(ev), **_state(after)}
+                if change.notes:
+                    detail["notes"] = change.notes
+                await self._audit(uow, after, "state_set", now, detail)
+                session = await self._session(uow, ev)
+                await uow.commit()
+        except Conflict as exc:
+            raise PatchConflict(exc.message, await self._view_or_none(tenant_id, eval_id)) from exc
+        return self._view(replace(after, version=ev.version + 1), session)
+
     # -- helpers --------------------------------------------------------
 
     async def _after_verified(
@@ -510,6 +556,17 @@ class EvaluationService:
             today=dt.datetime.fromtimestamp(now, dt.UTC).date(),
         )
         return await self._save(uow, ev, self._apply(ev, decide(wf, facts), now))
+
+    def _same_workflow(self, ev: Evaluation, name: str | None) -> None:
+        """A PATCH (or PUT) naming a workflow names the evaluation's: by its name or by an
+        alias of the same definition."""
+        if name is None or name == ev.workflow:
+            return
+        named, own = self.workflows.get(name), self.workflows.get(ev.workflow)
+        if named is None or own is None or (named.id, named.version) != (own.id, own.version):
+            raise InvalidInput(
+                "workflow", f"workflow {name!r} is not this evaluation's ({ev.workflow!r})"
+            )
 
     def _pick_channel(self, wf: Workflow, req: StartEvaluation) -> Channel:
         if req.channel is not None:
@@ -556,7 +613,7 @@ class EvaluationService:
             review_queues=("Default Queue",) if closed and outcome.decision == "REVIEW" else (),
             eval_status=EvalStatus.COMPLETED if closed else EvalStatus.PAUSED,
             ended_at=now,
-            decision_at=now if closed else ev.decision_at,
+            decision_at=now,  # every outcome applied is the current decision, held or not
         )
 
     async def _close(

@@ -16,6 +16,7 @@ from otpgate.api.evaluation.schemas import (
     EvaluationPatch,
     EvaluationRequest,
     EvaluationResponse,
+    EvaluationStateUpdate,
 )
 from otpgate.api.evaluation.translate import (
     PATCH_ANSWERS,
@@ -23,6 +24,7 @@ from otpgate.api.evaluation.translate import (
     error_response,
     evaluation_body,
     validation_response,
+    wire_status,
 )
 from otpgate.core.errors import InvalidInput, OtpError
 from otpgate.core.model import Channel, Environment
@@ -32,6 +34,7 @@ from otpgate.http.auth import require_key
 from otpgate.storage.accounts import Principal
 from otpgate.wiring import Services
 from otpgate.workflows.evaluation import PatchAction, PatchConflict, PatchResult, StartEvaluation
+from otpgate.workflows.review import StateChange
 
 
 class EvaluationRoute(APIRoute):
@@ -127,6 +130,7 @@ async def patch_evaluation(
     ind = body.data.individual if body.data else None
     otp = ind.otp if ind else None
     action = PatchAction(
+        workflow=body.workflow,
         code=otp.code if otp else None,
         resend=bool(otp and otp.resend),
         resume=bool(body.actions and body.actions.resume),
@@ -148,3 +152,32 @@ async def patch_evaluation(
         extra = evaluation_body(exc.view, body.id) if exc.view is not None else None
         raise Answered(error_response(exc, extra)) from exc
     return JSONResponse(stored.body, status_code=stored.status_code)
+
+
+@router.put("/{eval_id}/state", response_model=EvaluationResponse, responses=ERRORS)
+async def set_evaluation_state(
+    eval_id: str,
+    body: EvaluationStateUpdate,
+    request: Request,
+    principal: Principal = Depends(require_key),
+) -> JSONResponse:
+    """Manual review: set the decision, status and sub-status of an evaluation that is not
+    waiting for a code (409 while it is)."""
+    eval_id = _eval_id(eval_id)
+    if body.attachments:
+        raise InvalidInput("attachments", "otpgate stores no attachments; put it in notes")
+    change = StateChange(
+        workflow=body.workflow,
+        decision=body.decision.strip().upper(),
+        status=wire_status(body.status),
+        sub_status=body.sub_status.strip() if body.sub_status else None,
+        notes=body.notes,
+    )
+    try:
+        view = await _services(request).evaluations.set_state(
+            principal.tenant.id, eval_id, change, principal.environment
+        )
+    except PatchConflict as exc:
+        extra = evaluation_body(exc.view) if exc.view is not None else None
+        raise Answered(error_response(exc, extra)) from exc
+    return JSONResponse(evaluation_body(view))

@@ -92,6 +92,25 @@ class EvaluationPatch(_Model):
     _ts = field_validator("timestamp")(_rfc3339)
 
 
+class EvaluationStateUpdate(_Model):
+    """``PUT /api/evaluation/{eval_id}/state``: a reviewer's decision (manual review)."""
+
+    workflow: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    decision: Annotated[str, StringConstraints(min_length=1, max_length=20)] = Field(
+        description="ACCEPT, REVIEW or REJECT (RESUBMIT and CANCEL are refused)"
+    )
+    status: Annotated[str, StringConstraints(min_length=1, max_length=20)] = Field(
+        description="OPEN, ON HOLD (or ON_HOLD) or CLOSED"
+    )
+    sub_status: Text | None = None
+    notes: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
+        default=None, description="Kept in the evaluation's audit trail"
+    )
+    attachments: Annotated[list[object], Field(max_length=100)] | None = Field(
+        default=None, description="Not stored by otpgate: a non-empty list is refused"
+    )
+
+
 class Enrichment(BaseModel):
     enrichment_name: str
     enrichment_endpoint: str
@@ -114,8 +133,8 @@ class EvaluationResponse(BaseModel):
     eval_start_time: str
     eval_end_time: str
     decision: Literal["ACCEPT", "REVIEW", "REJECT"]
-    decision_at: str | None
-    status: Literal["ON_HOLD", "CLOSED"]
+    decision_at: str = Field(description="When the current decision was made (RFC 3339)")
+    status: Literal["OPEN", "ON_HOLD", "CLOSED"]
     sub_status: str
     tags: list[str]
     review_queues: list[str]

@@ -40,6 +40,12 @@ PATCH_ANSWERS: dict[PatchKind, tuple[int, str | None]] = {
 }
 
 
+def wire_status(raw: str) -> str:
+    """The published document spells the held status ``ON HOLD`` in the PUT request and
+    ``ON_HOLD`` in answers: both mean ON_HOLD."""
+    return "_".join(raw.strip().upper().split())
+
+
 def rfc3339(ts: float | None) -> str | None:
     if ts is None:
         return None
@@ -62,7 +68,9 @@ def evaluation_body(view: EvaluationView, request_id: str | None = None) -> dict
         "eval_start_time": rfc3339(ev.started_at),
         "eval_end_time": rfc3339(ev.ended_at),
         "decision": ev.decision,
-        "decision_at": rfc3339(ev.decision_at),
+        # Always a date-time (the published schema's type): rows written before otpgate
+        # set it on held evaluations fall back to the start, their first decision.
+        "decision_at": rfc3339(ev.started_at if ev.decision_at is None else ev.decision_at),
         "status": ev.status,
         "sub_status": ev.sub_status,
         "tags": list(ev.tags),

@@ -55,7 +55,8 @@ class GatewayRoute(APIRoute):
             try:
                 return await handler(request)
             except RequestValidationError as exc:
-                return _fail(request, validation_error(exc), Meta())
+                raw = await request.body()  # read already: FastAPI parsed it
+                return _fail(request, validation_error(exc, raw), Meta())
             except HTTPException as exc:
                 if exc.status_code != 400:
                     raise

@@ -8,6 +8,7 @@ the document's list of "all values that will be returned".
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -202,15 +203,31 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def validation_error(exc: RequestValidationError) -> InvalidInput:
-    """The first validation failure, named by its dotted field path."""
+def not_json(raw: bytes) -> InvalidInput:
+    """The body is not JSON text: say why and where, as a JSON parser reports it."""
+    try:
+        json.loads(raw)
+    except UnicodeDecodeError:
+        return InvalidInput("body", "the request body is not valid JSON text: not UTF-8")
+    except json.JSONDecodeError as exc:
+        return InvalidInput(
+            "body",
+            f"the request body is not valid JSON: {exc.msg} at line {exc.lineno}, "
+            f"column {exc.colno}",
+        )
+    return InvalidInput("body", "the request body is not valid JSON text")
+
+
+def validation_error(exc: RequestValidationError, raw: bytes = b"") -> InvalidInput:
+    """The first validation failure, named by its dotted field path; ``raw`` (the body)
+    locates a JSON syntax error."""
     errors = exc.errors()
     first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request", "type": ""}
     loc = tuple(first.get("loc", ()))
     kind = first.get("type")
-    if kind == "json_invalid" or (
-        loc == ("body",) and kind in ("model_attributes_type", "missing")
-    ):
+    if kind == "json_invalid":
+        return not_json(raw)
+    if loc == ("body",) and kind in ("model_attributes_type", "missing"):
         return InvalidInput("body", "the request body must be a JSON object")
     field = field_name(loc)
     if kind == "missing":

@@ -27,6 +27,7 @@ from otpgate.api.sponsor.schemas import (
 from otpgate.core.errors import InvalidInput, OtpError
 from otpgate.core.model import Channel, Scope
 from otpgate.http.wire import PlainText
+from otpgate.sponsors.errors import ChannelUnavailable
 from otpgate.sponsors.model import ClientBudget
 from otpgate.sponsors.service import SendOtp, SponsorService
 from otpgate.storage.accounts import Principal
@@ -85,9 +86,14 @@ def _client(request: Request) -> ClientBudget:
 
 
 def _channel(raw: str) -> Channel:
-    channel = WIRE_CHANNELS.get(raw.strip().upper())
+    """A missing channel is malformed (400 071-201); one otpgate's sponsors never offer
+    (``VOICE``, ``WHATSAPP``, …) is unsupported, which the document answers with 422."""
+    name = raw.strip().upper()
+    if not name:
+        raise InvalidInput("channel", "malformed request: channel is required")
+    channel = WIRE_CHANNELS.get(name)
     if channel is None:
-        raise InvalidInput("channel", "malformed request: channel must be SMS or EMAIL")
+        raise ChannelUnavailable(f"channel {name[:16]!r} is not supported: use SMS or EMAIL")
     return channel
 
 
