@@ -56,6 +56,10 @@ async def start_and_fail(h: Harness, phone: str, request_id: str) -> str:
 
 async def rows(h: Harness, table: str, column: str, value: str) -> int:
     t = tables.metadata.tables[table]
+    if column == "destination":  # stored sealed: open each one
+        async with h.services.engine.connect() as conn:
+            stored = (await conn.execute(select(t.c.destination))).scalars().all()
+        return sum(h.services.uow.sealer.open(d) == value for d in stored)
     async with h.services.engine.connect() as conn:
         stmt = select(func.count()).select_from(t).where(t.c[column] == value)
         return int((await conn.execute(stmt)).scalar_one())
@@ -64,8 +68,9 @@ async def rows(h: Harness, table: str, column: str, value: str) -> int:
 async def session_of(h: Harness, phone: str) -> str:
     s = tables.sessions
     async with h.services.engine.connect() as conn:
-        stmt = select(s.c.id).where(s.c.destination == phone)
-        return str((await conn.execute(stmt)).scalar_one())
+        found = (await conn.execute(select(s.c.id, s.c.destination))).all()
+    (session_id,) = [i for i, d in found if h.services.uow.sealer.open(d) == phone]
+    return str(session_id)
 
 
 async def test_purge_deletes_old_personal_data_and_keeps_recent_data_and_audit(
