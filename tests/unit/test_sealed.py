@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from otpgate.storage.sealed import PREFIX, SealError, Sealer
+from otpgate.storage.sealed import PREFIX, Sealer, SealError
 
 OLD, NEW, LOOKUP = b"o" * 32, b"n" * 32, b"l" * 32
 
