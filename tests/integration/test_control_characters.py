@@ -265,7 +265,7 @@ async def send(h: Harness, probe: Probe, credentials: dict[str | None, str | Non
 async def test_every_string_field_of_every_route_refuses_control_characters(app: Harness):
     sponsor = await set_up_sponsor(app, app.sandbox_key)
     credentials = {None: None, "key": app.sandbox_key, "token": sponsor.access_token}
-    before = await app.services.outbox(None, None, 200)
+    before = await app.services.outbox(None, None, limit=200)
     failures = []
     count = 0
     for route in routes(app.sandbox_key):
@@ -280,7 +280,7 @@ async def test_every_string_field_of_every_route_refuses_control_characters(app:
     assert not failures, f"{len(failures)} of {count}:\n" + "\n".join(failures)
     assert count > 200
     # Refused before anything was sent or written: no new message, no new evaluation.
-    assert len(await app.services.outbox(None, None, 200)) == len(before)
+    assert len(await app.services.outbox(None, None, limit=200)) == len(before)
     async with app.client(app.sandbox_key) as c:
         assert (await c.get(f"/v1/admin/sponsors/{SPONSOR}")).json()["name"] == "Sandbox Health"
 
