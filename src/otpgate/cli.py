@@ -65,6 +65,7 @@ def serve(
     migrate.upgrade(settings.database_url)
     # SQLite (one host) completes the secrets file; PostgreSQL needs it made by `init`.
     found = _provision(settings, create=is_sqlite(settings.database_url))
+    _reseal(settings, found)
     report = check(secretfile.with_file_secrets(settings, found))
     if provider_problems := report.all_problems():
         raise _refuse(list(dict.fromkeys(provider_problems)))
@@ -84,10 +85,30 @@ def _provision(settings: Settings, *, create: bool) -> secretfile.Secrets:
     return asyncio.run(run())
 
 
+def _reseal(settings: Settings, found: secretfile.Secrets) -> dict[str, int]:
+    """Seal what older releases stored in plain text, and what the previous data key
+    sealed, under the current data key (``storage/reseal.py``)."""
+    from otpgate.storage.reseal import reseal
+    from otpgate.wiring import build_sealer, open_database
+
+    async def run() -> dict[str, int]:
+        database = await open_database(settings)
+        try:
+            return await reseal(database, build_sealer(found))
+        finally:
+            await database.close()
+
+    return asyncio.run(run())
+
+
 @app.command()
 def migrate_db() -> None:
-    """Apply the database migrations and exit."""
-    migrate.upgrade(Settings().database_url)
+    """Apply the database migrations, seal stored data under the current data key, exit."""
+    settings = Settings()
+    migrate.upgrade(settings.database_url)
+    sealed = sum(_reseal(settings, _provision(settings, create=False)).values())
+    if sealed:
+        typer.echo(f"sealed {sealed} stored values under the current data key")
     typer.echo("database is up to date")
 
 
@@ -102,7 +123,7 @@ def init(
     migrate.upgrade(settings.database_url)
     secrets_path = Path(settings.secrets_file)
     had_file = secrets_path.exists()
-    _provision(settings, create=True)
+    _reseal(settings, _provision(settings, create=True))
     if not had_file and secrets_path.exists():
         typer.echo(
             f"Created the secrets file {secrets_path} (mode 0600): back it up apart from the "
@@ -186,12 +207,13 @@ def outbox(
     async def run() -> list[str]:
         from otpgate.api.admin.routes import normalise_destination
         from otpgate.storage.uow import SqlUnitOfWorkFactory
-        from otpgate.wiring import open_database
+        from otpgate.wiring import build_sealer, open_database
 
         dest = normalise_destination(destination) if destination else None
+        sealer = build_sealer(secretfile.load(settings))
         database = await open_database(settings)
         try:
-            async with SqlUnitOfWorkFactory(database).reading() as uow:
+            async with SqlUnitOfWorkFactory(database, sealer).reading() as uow:
                 env = str(environment) if environment else None
                 messages = await uow.outbox.list(None, env, dest, limit)
         finally:

@@ -8,10 +8,13 @@ otherwise it comes from the secrets file (``OTPGATE_SECRETS_FILE``, default
     OTPGATE_CODE_SECRET=…base64…
     OTPGATE_OAUTH_SIGNING_KEY=…base64…
     OTPGATE_LOOKUP_KEY=…base64…
+    OTPGATE_DATA_KEY=…base64…
 
-``*_PREVIOUS`` lines (code secret, signing key) keep sessions and tokens made under the
-old value valid while a rotation is under way. The lookup key keys destination
-fingerprints (limits, lockouts) and never rotates. ``OTPGATE_WEBHOOK_SECRET`` may live
+``*_PREVIOUS`` lines (code secret, signing key, data key) keep sessions and tokens made
+under the old value valid, and data sealed under the old key readable, while a rotation
+is under way. The lookup key keys destination fingerprints (limits, lockouts) and
+outbox lookups, and never rotates. The data key encrypts destinations and personal
+details at rest (``storage/sealed.py``). ``OTPGATE_WEBHOOK_SECRET`` may live
 here too.
 
 ``provision(…, create=True)`` (``otpgate init``; ``otpgate serve`` on SQLite) adds what
@@ -45,6 +48,8 @@ CODE_SECRET_PREVIOUS = "OTPGATE_CODE_SECRET_PREVIOUS"  # noqa: S105
 OAUTH_SIGNING_KEY = "OTPGATE_OAUTH_SIGNING_KEY"
 OAUTH_SIGNING_KEY_PREVIOUS = "OTPGATE_OAUTH_SIGNING_KEY_PREVIOUS"
 LOOKUP_KEY = "OTPGATE_LOOKUP_KEY"
+DATA_KEY = "OTPGATE_DATA_KEY"
+DATA_KEY_PREVIOUS = "OTPGATE_DATA_KEY_PREVIOUS"
 WEBHOOK_SECRET = "OTPGATE_WEBHOOK_SECRET"  # noqa: S105
 NAMES = (
     CODE_SECRET,
@@ -52,12 +57,15 @@ NAMES = (
     OAUTH_SIGNING_KEY,
     OAUTH_SIGNING_KEY_PREVIOUS,
     LOOKUP_KEY,
+    DATA_KEY,
+    DATA_KEY_PREVIOUS,
     WEBHOOK_SECRET,
 )
-REQUIRED = (CODE_SECRET, OAUTH_SIGNING_KEY, LOOKUP_KEY)
-GENERATED_BYTES = {CODE_SECRET: 32, OAUTH_SIGNING_KEY: 32, LOOKUP_KEY: 32}
+REQUIRED = (CODE_SECRET, OAUTH_SIGNING_KEY, LOOKUP_KEY, DATA_KEY)
+GENERATED_BYTES = {CODE_SECRET: 32, OAUTH_SIGNING_KEY: 32, LOOKUP_KEY: 32, DATA_KEY: 32}
 MIN_BYTES = {CODE_SECRET: 16, CODE_SECRET_PREVIOUS: 16, LOOKUP_KEY: 16}
 MIN_BYTES |= {OAUTH_SIGNING_KEY: 32, OAUTH_SIGNING_KEY_PREVIOUS: 32}
+MIN_BYTES |= {DATA_KEY: 32, DATA_KEY_PREVIOUS: 32}
 LEGACY_ROWS = {"code_secret_v1": CODE_SECRET, "oauth_signing_key_v1": OAUTH_SIGNING_KEY}
 """``app_secrets`` rows of older releases, and the setting each becomes."""
 
@@ -78,6 +86,8 @@ class Secrets:
     oauth: tuple[bytes, ...]
     """Access-token signing keys, the current one first."""
     lookup: bytes
+    data: tuple[bytes, ...] = ()
+    """Data keys (at-rest encryption), the current one first."""
     webhook: str | None = None
 
 
@@ -114,6 +124,8 @@ def from_environment(settings: Settings) -> dict[str, str]:
         OAUTH_SIGNING_KEY: _reveal(settings.oauth_signing_key),
         OAUTH_SIGNING_KEY_PREVIOUS: _reveal(settings.oauth_signing_key_previous),
         LOOKUP_KEY: _reveal(settings.lookup_key),
+        DATA_KEY: _reveal(settings.data_key),
+        DATA_KEY_PREVIOUS: _reveal(settings.data_key_previous),
         WEBHOOK_SECRET: _reveal(settings.webhook_secret),
     }
     return {name: value for name, value in values.items() if value}
@@ -146,6 +158,7 @@ def assemble(values: Mapping[str, str]) -> Secrets:
         code=chain(CODE_SECRET, CODE_SECRET_PREVIOUS),
         oauth=chain(OAUTH_SIGNING_KEY, OAUTH_SIGNING_KEY_PREVIOUS),
         lookup=secret_bytes(values[LOOKUP_KEY]),
+        data=chain(DATA_KEY, DATA_KEY_PREVIOUS),
         webhook=values.get(WEBHOOK_SECRET),
     )
 
@@ -182,7 +195,8 @@ def load_optional(settings: Settings) -> Secrets | None:
 def how_to_create(path: Path) -> str:
     return (
         f"run `otpgate init` to create {path} (or set OTPGATE_CODE_SECRET, "
-        "OTPGATE_OAUTH_SIGNING_KEY and OTPGATE_LOOKUP_KEY), and give every process the same"
+        "OTPGATE_OAUTH_SIGNING_KEY, OTPGATE_LOOKUP_KEY and OTPGATE_DATA_KEY), and give "
+        "every process the same"
     )
 
 

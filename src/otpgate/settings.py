@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     oauth_signing_key_previous: SecretStr | None = None
     # Keys destination fingerprints (limits, lockouts); never rotated.
     lookup_key: SecretStr | None = None
+    # Encrypts destinations and personal details at rest (storage/sealed.py).
+    data_key: SecretStr | None = None
+    data_key_previous: SecretStr | None = None
 
     workflows_file: str | None = None
     # Your own workflow ids for a workflow otpgate has: "your_otp_workflow=otp_verification,

@@ -38,6 +38,7 @@ from otpgate.storage.fallback import RedisFirst
 from otpgate.storage.outbox import OutboxMessage
 from otpgate.storage.purge import Purger, PurgeSchedule
 from otpgate.storage.redis_limiter import RedisLimiter, connect
+from otpgate.storage.sealed import Sealer
 from otpgate.storage.uow import SqlUnitOfWorkFactory
 from otpgate.workflows.definitions import load_catalog
 from otpgate.workflows.evaluation import EvaluationService
@@ -94,6 +95,10 @@ class Services:
 
 def build_keyring(found: Secrets) -> Keyring:
     return Keyring.rotating(found.code, lookup_key=found.lookup)
+
+
+def build_sealer(found: Secrets) -> Sealer:
+    return Sealer(found.data, lookup_key=found.lookup)
 
 
 async def provide_secrets(settings: Settings, engine: AsyncEngine) -> Secrets:
@@ -192,7 +197,9 @@ async def build_services(
         raise
     settings = secretfile.with_file_secrets(settings, found)
     database = await open_database(settings)
-    uow = SqlUnitOfWorkFactory(database, on_commit=partial(count_committed, metrics))
+    uow = SqlUnitOfWorkFactory(
+        database, build_sealer(found), on_commit=partial(count_committed, metrics)
+    )
     closers: list[Closer] = []
     ready: dict[str, ReadyCheck] = {}
     accounts = AccountStore(engine, cache_seconds=settings.key_cache_seconds)

@@ -27,6 +27,7 @@ from otpgate.storage.database import Database, PostgresDatabase, SqliteDatabase
 from otpgate.storage.db import sqlite_path
 from otpgate.storage.fallback import RedisFirst
 from otpgate.storage.redis_limiter import RedisLimiter, connect
+from otpgate.storage.sealed import Sealer
 from otpgate.storage.uow import SqlUnitOfWorkFactory
 
 STORES = [
@@ -55,7 +56,7 @@ async def open_factory(
         pg = PostgresDatabase(request.getfixturevalue("pg_url"), min_size=1, max_size=40)
         await pg.open()
         db = pg
-    return SqlUnitOfWorkFactory(db), db
+    return SqlUnitOfWorkFactory(db, Sealer([b"d" * 32], lookup_key=b"l" * 32)), db
 
 
 class AutoStore:

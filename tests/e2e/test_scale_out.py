@@ -22,7 +22,9 @@ import psycopg
 import pytest
 import redis
 
+from otpgate.settings import Settings
 from tests.support.pgdb import fresh_database
+from tests.support.sealing import sealer_of
 from tests.support.server import ServerProcess
 from tests.support.services import require_postgres, require_redis
 from tests.support.timing import away_from_window_edge
@@ -75,11 +77,12 @@ class Cluster:
             return conn.execute(query, args).fetchall()
 
     def session_of(self, phone: str) -> tuple[Any, ...]:
-        rows = self.sql(
-            "SELECT id, attempts, state FROM verification_sessions WHERE destination = %s", phone
-        )
-        assert len(rows) == 1, rows
-        return rows[0]
+        """Destinations are stored sealed: open each (the servers share the test's secrets)."""
+        sealer = sealer_of(Settings(_env_file=None))  # type: ignore[call-arg]
+        rows = self.sql("SELECT id, attempts, state, destination FROM verification_sessions")
+        found = [row[:3] for row in rows if sealer.open(row[3]) == phone]
+        assert len(found) == 1, found
+        return found[0]
 
     def audit_count(self, session_id: str, action: str) -> int:
         rows = self.sql(
@@ -247,9 +250,9 @@ def test_concurrent_sends_across_processes_admit_exactly_the_limit(cluster: Clus
     codes = sorted(r.status_code for r in answers)
     assert codes == [200] * 5 + [429] * 7, [r.text for r in answers]
     assert all("Retry-After" in r.headers for r in answers if r.status_code == 429)
-    assert (
-        len(cluster.sql("SELECT id FROM verification_sessions WHERE destination = %s", phone)) == 5
-    )
+    sealer = sealer_of(Settings(_env_file=None))  # type: ignore[call-arg]
+    stored = cluster.sql("SELECT destination FROM verification_sessions")
+    assert sum(sealer.open(d) == phone for (d,) in stored) == 5
 
 
 def test_a_repeated_post_id_across_processes_starts_one_evaluation(cluster: Cluster) -> None:

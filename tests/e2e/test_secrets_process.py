@@ -69,6 +69,7 @@ def test_postgres_without_secrets_refuses_to_start_in_one_line(tmp_path: Path) -
         assert [line.split()[1] for line in named] == [
             "OTPGATE_OAUTH_SIGNING_KEY",
             "OTPGATE_LOOKUP_KEY",
+            "OTPGATE_DATA_KEY",
         ]
 
 

@@ -14,6 +14,7 @@ from otpgate.core.clock import FakeClock
 from otpgate.settings import Settings
 from otpgate.storage import tables
 from otpgate.storage.purge import Purger, PurgeSchedule
+from otpgate.storage.sealed import SealError
 from otpgate.testing import Harness, running_app
 
 DAY = 86_400
@@ -54,8 +55,21 @@ async def start_and_fail(h: Harness, phone: str, request_id: str) -> str:
     return eval_id
 
 
+def opened(h: Harness, stored: str) -> str | None:
+    """The stored value opened; None if sealed under another test's data key (the
+    PostgreSQL database is shared by the run)."""
+    try:
+        return h.services.uow.sealer.open(stored)
+    except SealError:
+        return None
+
+
 async def rows(h: Harness, table: str, column: str, value: str) -> int:
     t = tables.metadata.tables[table]
+    if column == "destination":  # stored sealed: open each one
+        async with h.services.engine.connect() as conn:
+            stored = (await conn.execute(select(t.c.destination))).scalars().all()
+        return sum(opened(h, d) == value for d in stored)
     async with h.services.engine.connect() as conn:
         stmt = select(func.count()).select_from(t).where(t.c[column] == value)
         return int((await conn.execute(stmt)).scalar_one())
@@ -64,8 +78,9 @@ async def rows(h: Harness, table: str, column: str, value: str) -> int:
 async def session_of(h: Harness, phone: str) -> str:
     s = tables.sessions
     async with h.services.engine.connect() as conn:
-        stmt = select(s.c.id).where(s.c.destination == phone)
-        return str((await conn.execute(stmt)).scalar_one())
+        found = (await conn.execute(select(s.c.id, s.c.destination))).all()
+    (session_id,) = [i for i, d in found if opened(h, d) == phone]
+    return str(session_id)
 
 
 async def test_purge_deletes_old_personal_data_and_keeps_recent_data_and_audit(

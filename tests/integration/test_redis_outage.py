@@ -21,6 +21,7 @@ from otpgate.storage.database import PostgresDatabase, SqliteDatabase
 from otpgate.storage.db import is_sqlite, sqlite_path
 from otpgate.storage.fallback import RedisFirst
 from otpgate.storage.redis_limiter import RedisLimiter, connect
+from otpgate.storage.sealed import Sealer
 from otpgate.storage.uow import SqlUnitOfWorkFactory
 from otpgate.testing import running_app
 from tests.contract.conftest import Counting
@@ -56,7 +57,9 @@ async def sql(db_url: str) -> AsyncIterator[Counting]:
         await pg.open()
         database = pg
     try:
-        yield Counting(SqlUnitOfWorkFactory(database), NoLimiter())
+        yield Counting(
+            SqlUnitOfWorkFactory(database, Sealer([b"d" * 32], lookup_key=b"l" * 32)), NoLimiter()
+        )
     finally:
         await database.close()
 

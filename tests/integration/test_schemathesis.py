@@ -63,6 +63,7 @@ def _start(tmp: Path, database_url: str) -> Iterator[Server]:
         "OTPGATE_CODE_SECRET": "schemathesis-code-secret-0123456789",
         "OTPGATE_OAUTH_SIGNING_KEY": "schemathesis-oauth-signing-key-0123456789",
         "OTPGATE_LOOKUP_KEY": "schemathesis-lookup-key-0123456789abcdef",
+        "OTPGATE_DATA_KEY": "schemathesis-data-key-0123456789-0123456789",
         # The sponsor API's 50 requests/min per client would turn the run into 429s.
         "OTPGATE_SPONSOR_CLIENT_REQUESTS_PER_MINUTE": "100000",
         "OTPGATE_LOG_LEVEL": "warning",

@@ -16,6 +16,7 @@ from otpgate.settings import Settings
 from otpgate.testing import running_app
 from tests.integration.evalkit import PHONE, PHONE_2, code_body, patch, start, start_body, wrong
 from tests.integration.sponsor_support import SPONSOR, access_token, set_up_sponsor
+from tests.support.sealing import sealer_of, unseal_sqlite
 
 OLD = base64.b64encode(b"o" * 32).decode()
 NEW = base64.b64encode(b"n" * 32).decode()
@@ -85,6 +86,8 @@ async def test_secrets_in_the_database_move_to_the_file_and_keep_live_sessions(
         ev = await start(c, phone=PHONE)
         code = await h.last_code(PHONE)
     old = secretfile.read_file(secrets_path)
+    # That release stored destinations and personal details in plain text.
+    unseal_sqlite(db_url.removeprefix("sqlite:///"), sealer_of(settings))
     secrets_path.unlink()
     urlsafe = {  # how the older release stored them
         name: base64.urlsafe_b64encode(base64.b64decode(old[var])).decode()
@@ -134,5 +137,6 @@ def test_short_or_missing_secrets_are_named() -> None:
         secretfile.assemble({"OTPGATE_CODE_SECRET": "short", "OTPGATE_LOOKUP_KEY": "x" * 16})
     assert err.value.problems == [
         "OTPGATE_OAUTH_SIGNING_KEY is not set",
+        "OTPGATE_DATA_KEY is not set",
         "OTPGATE_CODE_SECRET must be at least 16 bytes (base64 or text)",
     ]

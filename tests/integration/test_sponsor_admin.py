@@ -8,7 +8,9 @@ from typer.testing import CliRunner
 
 from otpgate.cli import app as cli
 from otpgate.core.model import Environment
+from otpgate.settings import Settings
 from tests.integration.sponsor_support import access_token
+from tests.support.sealing import sealer_of
 
 SPONSOR_BODY = {
     "name": "Salud Total",
@@ -160,6 +162,7 @@ def test_cli_manages_sponsors_and_beneficiaries(tmp_path, monkeypatch):
     assert bad.exit_code == 2
 
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT phone FROM sponsor_beneficiaries").fetchall() == [
-            ("+573001234542",)
-        ]
+        stored = conn.execute("SELECT phone FROM sponsor_beneficiaries").fetchall()
+    sealer = sealer_of(Settings(_env_file=None))  # type: ignore[call-arg]
+    assert [sealer.open(p) for (p,) in stored] == ["+573001234542"]
+    assert "+573001234542" not in str(stored), "stored sealed"

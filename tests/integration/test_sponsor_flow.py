@@ -114,8 +114,9 @@ async def test_codes_and_tokens_are_not_stored_in_plain_text(harness):
             )
         ).scalar_one()
     assert stored != token and token not in stored and len(stored) == 64
-    # The on-file phone is kept normalised, as the tenant registered it ("+57 300 123 4542").
-    assert phone == PHONE
+    # The on-file phone is kept sealed, normalised as the tenant registered it
+    # ("+57 300 123 4542").
+    assert PHONE not in phone and harness.services.uow.sealer.open(phone) == PHONE
 
 
 async def test_configuration_lists_the_operations_that_need_otp(harness):

@@ -13,6 +13,7 @@ from typing import Any
 
 from otpgate.core.model import Channel, Environment
 from otpgate.storage.database import Row, Transaction
+from otpgate.storage.sealed import Sealer
 from otpgate.workflows.records import Evaluation
 
 _STATE = (
@@ -47,7 +48,7 @@ _ADD_ENRICHMENT = (
 )
 
 
-def _state(e: Evaluation) -> dict[str, Any]:
+def _state(e: Evaluation, sealer: Sealer) -> dict[str, Any]:
     return {
         "status": e.status,
         "sub_status": e.sub_status,
@@ -57,7 +58,7 @@ def _state(e: Evaluation) -> dict[str, Any]:
         "review_queues": json.dumps(list(e.review_queues)),
         "session_id": e.session_id,
         "channel": str(e.channel) if e.channel else None,
-        "individual": json.dumps(e.individual),
+        "individual": sealer.seal_json(e.individual),
         "ended_at": e.ended_at,
         "decision_at": e.decision_at,
     }
@@ -67,7 +68,7 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def _from_rows(rows: Sequence[Row]) -> Evaluation | None:
+def _from_rows(rows: Sequence[Row], sealer: Sealer) -> Evaluation | None:
     if not rows:
         return None
     row = rows[0]
@@ -87,7 +88,7 @@ def _from_rows(rows: Sequence[Row]) -> Evaluation | None:
         review_queues=tuple(_json(row["review_queues"])),
         session_id=row["session_id"],
         channel=Channel(row["channel"]) if row["channel"] else None,
-        individual=dict(_json(row["individual"]) or {}),
+        individual=dict(sealer.open_json(row["individual"]) or {}),
         decision_at=row["decision_at"],
         version=row["version"],
         enrichments=tuple(_json(r["enrichment"]) for r in rows if r["enrichment"] is not None),
@@ -95,10 +96,13 @@ def _from_rows(rows: Sequence[Row]) -> Evaluation | None:
 
 
 class SqlEvaluations:
-    __slots__ = ("tx",)
+    """``individual`` (the person's details) is stored sealed (``sealed.py``)."""
 
-    def __init__(self, tx: Transaction) -> None:
+    __slots__ = ("sealer", "tx")
+
+    def __init__(self, tx: Transaction, sealer: Sealer) -> None:
         self.tx = tx
+        self.sealer = sealer
 
     async def create(self, evaluation: Evaluation) -> bool:
         e = evaluation
@@ -110,23 +114,24 @@ class SqlEvaluations:
             "environment": str(e.environment),
             "started_at": e.started_at,
             "version": e.version,
-            **_state(e),
+            **_state(e, self.sealer),
         }
         return await self.tx.execute(_CREATE, params) == 1
 
     async def get(self, tenant_id: str, eval_id: str) -> Evaluation | None:
-        return _from_rows(await self.tx.fetch(_BY_ID, {"key": eval_id, "tenant_id": tenant_id}))
+        rows = await self.tx.fetch(_BY_ID, {"key": eval_id, "tenant_id": tenant_id})
+        return _from_rows(rows, self.sealer)
 
     async def get_by_client_id(self, tenant_id: str, client_id: str) -> Evaluation | None:
         params = {"key": client_id, "tenant_id": tenant_id}
-        return _from_rows(await self.tx.fetch(_BY_CLIENT_ID, params))
+        return _from_rows(await self.tx.fetch(_BY_CLIENT_ID, params), self.sealer)
 
     async def update(self, evaluation: Evaluation, expected_version: int) -> bool:
         params = {
             "id": evaluation.id,
             "expected": expected_version,
             "version": expected_version + 1,
-            **_state(evaluation),
+            **_state(evaluation, self.sealer),
         }
         return await self.tx.execute(_UPDATE, params) == 1
 

@@ -13,6 +13,7 @@ from otpgate.core.model import Environment, Scope
 from otpgate.gateway.records import FinalOutcome, Transaction, TransactionState
 from otpgate.storage.database import Row
 from otpgate.storage.database import Transaction as SqlTransaction
+from otpgate.storage.sealed import Sealer
 
 _CREATE = (
     "INSERT INTO gateway_transactions (id, tenant_id, environment, session_id, service,"
@@ -46,14 +47,14 @@ _FINISH = (
 )
 
 
-def _transaction(row: Row) -> Transaction:
+def _transaction(row: Row, sealer: Sealer) -> Transaction:
     return Transaction(
         id=row["id"],
         tenant_id=row["tenant_id"],
         environment=Environment(row["environment"]),
         session_id=row["session_id"],
         service=row["service"],
-        reference=row["reference"],
+        reference=sealer.open_optional(row["reference"]),
         user=row["user_name"],
         company=row["company"],
         created_at=row["created_at"],
@@ -71,10 +72,13 @@ def _scope(scope: Scope | None) -> dict[str, str | None]:
 
 
 class SqlTransactions:
-    __slots__ = ("tx",)
+    """The caller's free-text ``reference`` is stored sealed (``sealed.py``)."""
 
-    def __init__(self, tx: SqlTransaction) -> None:
+    __slots__ = ("sealer", "tx")
+
+    def __init__(self, tx: SqlTransaction, sealer: Sealer) -> None:
         self.tx = tx
+        self.sealer = sealer
 
     async def create(self, transaction: Transaction, token_hash: str) -> None:
         t = transaction
@@ -86,7 +90,7 @@ class SqlTransactions:
                 "environment": str(t.environment),
                 "session_id": t.session_id,
                 "service": t.service,
-                "reference": t.reference,
+                "reference": self.sealer.seal_optional(t.reference),
                 "user_name": t.user,
                 "company": t.company,
                 "token_hash": token_hash,
@@ -97,14 +101,14 @@ class SqlTransactions:
 
     async def lock_pending(self, token_hash: str, scope: Scope | None = None) -> Transaction | None:
         row = await self.tx.fetchrow(_LOCK_PENDING, {"token_hash": token_hash, **_scope(scope)})
-        return _transaction(row) if row is not None else None
+        return _transaction(row, self.sealer) if row is not None else None
 
     async def by_final_token(
         self, final_token_hash: str, scope: Scope | None = None
     ) -> Transaction | None:
         params = {"final_token_hash": final_token_hash, **_scope(scope)}
         row = await self.tx.fetchrow(_BY_FINAL_HASH, params)
-        return _transaction(row) if row is not None else None
+        return _transaction(row, self.sealer) if row is not None else None
 
     async def finish(
         self,

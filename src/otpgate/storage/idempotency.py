@@ -10,10 +10,9 @@ awaits a delivery provider between its two transactions; one older than the call
 
 from __future__ import annotations
 
-import json
-
 from otpgate.core.uow import Claim, StoredAnswer
 from otpgate.storage.database import Transaction
+from otpgate.storage.sealed import Sealer
 
 _CLAIM = (
     "INSERT INTO idempotency_records (tenant_id, scope, request_id, created_at)"
@@ -36,10 +35,14 @@ _SAVE = (
 
 
 class SqlIdempotency:
-    __slots__ = ("tx",)
+    """A stored answer may repeat what the request carried (an evaluation's personal
+    details): it is kept sealed (``sealed.py``)."""
 
-    def __init__(self, tx: Transaction) -> None:
+    __slots__ = ("sealer", "tx")
+
+    def __init__(self, tx: Transaction, sealer: Sealer) -> None:
         self.tx = tx
+        self.sealer = sealer
 
     async def claim(
         self, tenant_id: str, scope: str, request_id: str, now: float, stale_before: float
@@ -52,8 +55,7 @@ class SqlIdempotency:
             await self.tx.execute(_CLAIM, {**key, "now": now})
             return Claim(won=True)
         if row["status_code"] is not None:
-            body = row["body"]
-            parsed = json.loads(body) if isinstance(body, str) else body
+            parsed = self.sealer.open_json(row["body"])
             return Claim(won=False, answer=StoredAnswer(int(row["status_code"]), parsed))
         params = {**key, "now": now, "stale_before": stale_before}
         if await self.tx.execute(_TAKE_OVER, params) == 1:
@@ -68,6 +70,6 @@ class SqlIdempotency:
                 "scope": scope,
                 "request_id": request_id,
                 "status_code": answer.status_code,
-                "body": json.dumps(answer.body),
+                "body": self.sealer.seal_json(answer.body),
             },
         )

@@ -1,4 +1,8 @@
-"""The outbox: where sandbox messages (and the dev provider's) are kept to be read back."""
+"""The outbox: where sandbox messages (and the dev provider's) are kept to be read back.
+
+Destination, subject and body are stored sealed (``sealed.py``); a listing by
+destination finds its messages by ``destination_key``, a keyed hash of the destination.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,18 @@ from dataclasses import dataclass
 
 from otpgate.core.uow import OutboxEntry
 from otpgate.storage.database import Transaction
+from otpgate.storage.sealed import Sealer
 
 _ADD = (
-    "INSERT INTO outbox (id, tenant_id, environment, channel, destination, subject, body,"
-    " created_at) VALUES (:id, :tenant_id, :environment, :channel, :destination, :subject,"
-    " :body, :created_at)"
+    "INSERT INTO outbox (id, tenant_id, environment, channel, destination, destination_key,"
+    " subject, body, created_at) VALUES (:id, :tenant_id, :environment, :channel,"
+    " :destination, :destination_key, :subject, :body, :created_at)"
 )
 _LIST = (
     "SELECT id, tenant_id, environment, channel, destination, subject, body, created_at"
     " FROM outbox WHERE (CAST(:tenant_id AS TEXT) IS NULL OR tenant_id = :tenant_id)"
     " AND (CAST(:environment AS TEXT) IS NULL OR environment = :environment)"
-    " AND (CAST(:destination AS TEXT) IS NULL OR destination = :destination)"
+    " AND (CAST(:destination_key AS TEXT) IS NULL OR destination_key = :destination_key)"
     " ORDER BY created_at DESC, id LIMIT :limit"
 )
 
@@ -35,10 +40,11 @@ class OutboxMessage:
 
 
 class SqlOutbox:
-    __slots__ = ("tx",)
+    __slots__ = ("sealer", "tx")
 
-    def __init__(self, tx: Transaction) -> None:
+    def __init__(self, tx: Transaction, sealer: Sealer) -> None:
         self.tx = tx
+        self.sealer = sealer
 
     async def add(self, entry: OutboxEntry) -> str:
         message_id = str(uuid.uuid4())
@@ -49,9 +55,10 @@ class SqlOutbox:
                 "tenant_id": entry.tenant_id,
                 "environment": entry.environment,
                 "channel": entry.channel,
-                "destination": entry.destination,
-                "subject": entry.subject,
-                "body": entry.body,
+                "destination": self.sealer.seal(entry.destination),
+                "destination_key": self.sealer.lookup(entry.destination),
+                "subject": self.sealer.seal_optional(entry.subject),
+                "body": self.sealer.seal(entry.body),
                 "created_at": entry.created_at,
             },
         )
@@ -69,19 +76,20 @@ class SqlOutbox:
         params = {
             "tenant_id": tenant_id,
             "environment": environment,
-            "destination": destination,
+            "destination_key": self.sealer.lookup(destination) if destination else None,
             "limit": limit,
         }
         rows = await self.tx.fetch(_LIST, params)
+        open_ = self.sealer.open
         return [
             OutboxMessage(
                 r["id"],
                 r["tenant_id"],
                 r["environment"],
                 r["channel"],
-                r["destination"],
-                r["subject"],
-                r["body"],
+                open_(r["destination"]),
+                self.sealer.open_optional(r["subject"]),
+                open_(r["body"]),
                 r["created_at"],
             )
             for r in rows

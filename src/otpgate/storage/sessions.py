@@ -15,6 +15,7 @@ from otpgate.core.model import (
 )
 from otpgate.core.session import SessionState, VerificationSession
 from otpgate.storage.database import Row, Transaction
+from otpgate.storage.sealed import Sealer
 
 _COLUMNS = (
     "id, tenant_id, environment, channel, destination_kind, destination, destination_country,"
@@ -55,7 +56,7 @@ _RECORD = (
 )
 
 
-def session_from_row(row: Row) -> VerificationSession:
+def session_from_row(row: Row, sealer: Sealer) -> VerificationSession:
     return VerificationSession(
         id=row["id"],
         tenant_id=row["tenant_id"],
@@ -63,7 +64,7 @@ def session_from_row(row: Row) -> VerificationSession:
         channel=Channel(row["channel"]),
         destination=Destination(
             kind=DestinationKind(row["destination_kind"]),
-            value=row["destination"],
+            value=sealer.open(row["destination"]),
             country=row["destination_country"],
             line_type=row["destination_line_type"],
             calling_code=row["destination_calling_code"],
@@ -84,10 +85,13 @@ def session_from_row(row: Row) -> VerificationSession:
 
 
 class SqlSessions:
-    __slots__ = ("tx",)
+    """The destination is stored sealed; ``destination_key`` (a keyed hash) finds it."""
 
-    def __init__(self, tx: Transaction) -> None:
+    __slots__ = ("sealer", "tx")
+
+    def __init__(self, tx: Transaction, sealer: Sealer) -> None:
         self.tx = tx
+        self.sealer = sealer
 
     async def create(self, session: VerificationSession) -> None:
         d = session.destination
@@ -99,7 +103,7 @@ class SqlSessions:
                 "environment": str(session.environment),
                 "channel": str(session.channel),
                 "destination_kind": str(d.kind),
-                "destination": d.value,
+                "destination": self.sealer.seal(d.value),
                 "destination_country": d.country,
                 "destination_line_type": d.line_type,
                 "destination_calling_code": d.calling_code,
@@ -120,11 +124,11 @@ class SqlSessions:
 
     async def get(self, tenant_id: str, session_id: str) -> VerificationSession | None:
         row = await self.tx.fetchrow(_GET, {"id": session_id, "tenant_id": tenant_id})
-        return session_from_row(row) if row is not None else None
+        return session_from_row(row, self.sealer) if row is not None else None
 
     async def claim_attempt(self, session_id: str, now: float) -> VerificationSession | None:
         row = await self.tx.fetchrow(_CLAIM, {"id": session_id, "now": now})
-        return session_from_row(row) if row is not None else None
+        return session_from_row(row, self.sealer) if row is not None else None
 
     async def transition(
         self, session_id: str, source: SessionState, target: SessionState, now: float

@@ -16,6 +16,7 @@ from typing import Any
 from otpgate.core.model import Channel, Destination, DestinationKind, Scope
 from otpgate.sponsors.model import Beneficiary, Sponsor, SponsorOtp, TokenRecord
 from otpgate.storage.database import Row, Transaction
+from otpgate.storage.sealed import Sealer
 
 _SPONSOR = "id, tenant_id, environment, slug, name, channels, otp_operations, active"
 _SCOPED = "tenant_id = :tenant_id AND environment = :environment"
@@ -105,11 +106,11 @@ def _sponsor(row: Row) -> Sponsor:
     )
 
 
-def _beneficiary(row: Row) -> Beneficiary:
+def _beneficiary(row: Row, sealer: Sealer) -> Beneficiary:
     phone = (
         Destination(
             DestinationKind.PHONE,
-            row["phone"],
+            sealer.open(row["phone"]),
             row["phone_country"],
             row["phone_line_type"],
             row["phone_calling_code"],
@@ -117,7 +118,7 @@ def _beneficiary(row: Row) -> Beneficiary:
         if row["phone"]
         else None
     )
-    email = Destination(DestinationKind.EMAIL, row["email"]) if row["email"] else None
+    email = Destination(DestinationKind.EMAIL, sealer.open(row["email"])) if row["email"] else None
     return Beneficiary(
         row["tenant_id"],
         row["environment"],
@@ -162,10 +163,13 @@ def _token(row: Row) -> TokenRecord:
 
 
 class SqlDirectory:
-    __slots__ = ("tx",)
+    """A beneficiary's phone and email are stored sealed (``sealed.py``)."""
 
-    def __init__(self, tx: Transaction) -> None:
+    __slots__ = ("sealer", "tx")
+
+    def __init__(self, tx: Transaction, sealer: Sealer) -> None:
         self.tx = tx
+        self.sealer = sealer
 
     async def save_sponsor(self, sponsor: Sponsor, now: float) -> Sponsor:
         row = await self.tx.fetchrow(
@@ -207,11 +211,11 @@ class SqlDirectory:
                 "environment": beneficiary.environment,
                 "sponsor_id": beneficiary.sponsor_id,
                 "beneficiary_id": beneficiary.beneficiary_id,
-                "phone": phone.value if phone else None,
+                "phone": self.sealer.seal(phone.value) if phone else None,
                 "phone_country": phone.country if phone else None,
                 "phone_line_type": phone.line_type if phone else None,
                 "phone_calling_code": phone.calling_code if phone else None,
-                "email": email.value if email else None,
+                "email": self.sealer.seal(email.value) if email else None,
                 "now": now,
             },
         )
@@ -222,7 +226,7 @@ class SqlDirectory:
     ) -> Beneficiary | None:
         params = {**_scope(scope), "sponsor_id": sponsor_id, "beneficiary_id": beneficiary_id}
         row = await self.tx.fetchrow(_BENEFICIARY_BY_ID, params)
-        return _beneficiary(row) if row is not None else None
+        return _beneficiary(row, self.sealer) if row is not None else None
 
     async def remove_beneficiary(self, scope: Scope, sponsor_id: str, beneficiary_id: str) -> bool:
         params = {**_scope(scope), "sponsor_id": sponsor_id, "beneficiary_id": beneficiary_id}

@@ -58,7 +58,7 @@ sessions = Table(
     Column("environment", String(16), nullable=False),
     Column("channel", String(8), nullable=False),
     Column("destination_kind", String(8), nullable=False),
-    Column("destination", String(320), nullable=False),
+    Column("destination", Text, nullable=False),  # sealed (storage/sealed.py)
     Column("destination_country", String(2), nullable=True),
     Column("destination_line_type", String(24), nullable=True),
     Column("destination_calling_code", String(4), nullable=True),
@@ -101,12 +101,19 @@ outbox = Table(
     Column("id", String(36), primary_key=True),
     Column("tenant_id", String(36), nullable=False),
     Column("channel", String(8), nullable=False),
-    Column("destination", String(320), nullable=False),
+    Column("destination", Text, nullable=False),  # destination, subject, body: sealed
     Column("subject", Text, nullable=True),
     Column("body", Text, nullable=False),
     Column("created_at", Float, nullable=False),
     Column("environment", String(16), nullable=False),
-    Index("ix_outbox_tenant_env_dest", "tenant_id", "environment", "destination", "created_at"),
+    Column("destination_key", String(64), nullable=True),  # keyed hash (migration 0007)
+    Index(
+        "ix_outbox_tenant_env_dest_key",
+        "tenant_id",
+        "environment",
+        "destination_key",
+        "created_at",
+    ),
     Index("ix_outbox_created", "created_at"),
 )
 
@@ -126,7 +133,7 @@ evaluations = Table(
     Column("review_queues", JSON, nullable=False),
     Column("session_id", String(36), nullable=True),
     Column("channel", String(8), nullable=True),
-    Column("individual", JSON, nullable=True),
+    Column("individual", JSON, nullable=True),  # sealed, as a JSON string
     Column("version", Integer, nullable=False, default=1),
     Column("started_at", Float, nullable=False),
     Column("ended_at", Float, nullable=False),
@@ -152,7 +159,7 @@ idempotency = Table(
     Column("scope", String(80), primary_key=True),
     Column("request_id", String(255), primary_key=True),
     Column("status_code", Integer, nullable=True),
-    Column("body", JSON, nullable=True),
+    Column("body", JSON, nullable=True),  # sealed, as a JSON string
     Column("created_at", Float, nullable=False),
     Index("ix_idempotency_created", "created_at"),
 )
@@ -197,7 +204,7 @@ gateway_transactions = Table(
     Column("tenant_id", String(36), nullable=False),
     Column("session_id", String(36), nullable=False),
     Column("service", String(40), nullable=False),
-    Column("reference", String(255), nullable=True),
+    Column("reference", Text, nullable=True),  # sealed
     Column("user_name", String(120), nullable=False),
     Column("company", String(120), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
@@ -235,11 +242,11 @@ beneficiaries = Table(
     Column("sponsor_id", String(36), primary_key=True),
     Column("beneficiary_id", String(64), primary_key=True),
     Column("tenant_id", String(36), nullable=False),
-    Column("phone", String(40), nullable=True),
+    Column("phone", Text, nullable=True),  # phone and email: sealed
     Column("phone_country", String(2), nullable=True),
     Column("phone_line_type", String(24), nullable=True),
     Column("phone_calling_code", String(4), nullable=True),
-    Column("email", String(320), nullable=True),
+    Column("email", Text, nullable=True),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Column("environment", String(16), nullable=False),

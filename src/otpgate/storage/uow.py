@@ -20,6 +20,7 @@ from otpgate.storage.gateway import SqlTransactions
 from otpgate.storage.idempotency import SqlIdempotency
 from otpgate.storage.limiter import SqlCounters
 from otpgate.storage.outbox import SqlOutbox
+from otpgate.storage.sealed import Sealer
 from otpgate.storage.sessions import SqlAuditLog, SqlDeliveryLog, SqlSessions
 from otpgate.storage.sponsors import SqlChallenges, SqlDirectory
 from otpgate.storage.tenants import SqlTenants
@@ -67,24 +68,31 @@ class SqlUnitOfWork:
     tenants: SqlTenants
 
     def __init__(
-        self, db: Database, *, write: bool = True, on_commit: Committed | None = None
+        self,
+        db: Database,
+        sealer: Sealer,
+        *,
+        write: bool = True,
+        on_commit: Committed | None = None,
     ) -> None:
         self._db = db
+        self._sealer = sealer
         self._write = write
         self._on_commit = on_commit
         self._tx: Transaction | None = None
 
     async def __aenter__(self) -> Self:
         tx = self._tx = await self._db.begin(self._write)
-        self.sessions = SqlSessions(tx)
+        sealer = self._sealer
+        self.sessions = SqlSessions(tx, sealer)
         self.counters = SqlCounters(tx)
-        self.idempotency = SqlIdempotency(tx)
+        self.idempotency = SqlIdempotency(tx, sealer)
         self.audit = _Audit(tx)
         self.deliveries = _Deliveries(tx)
-        self.outbox = SqlOutbox(tx)
-        self.evaluations = SqlEvaluations(tx)
-        self.gateway = SqlTransactions(tx)
-        self.directory = SqlDirectory(tx)
+        self.outbox = SqlOutbox(tx, sealer)
+        self.evaluations = SqlEvaluations(tx, sealer)
+        self.gateway = SqlTransactions(tx, sealer)
+        self.directory = SqlDirectory(tx, sealer)
         self.challenges = SqlChallenges(tx)
         self.tenants = SqlTenants(tx)
         return self
@@ -113,14 +121,17 @@ class SqlUnitOfWork:
 
 
 class SqlUnitOfWorkFactory:
-    """``factory()`` → a write unit of work; ``factory.reading()`` → a read-only one."""
+    """``factory()`` → a write unit of work; ``factory.reading()`` → a read-only one.
 
-    def __init__(self, db: Database, on_commit: Committed | None = None) -> None:
+    ``sealer`` seals destinations and personal details before they are stored."""
+
+    def __init__(self, db: Database, sealer: Sealer, on_commit: Committed | None = None) -> None:
         self.db = db
+        self.sealer = sealer
         self.on_commit = on_commit
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.db, on_commit=self.on_commit)
+        return SqlUnitOfWork(self.db, self.sealer, on_commit=self.on_commit)
 
     def reading(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.db, write=False)
+        return SqlUnitOfWork(self.db, self.sealer, write=False)
