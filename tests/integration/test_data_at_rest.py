@@ -93,13 +93,16 @@ def leaks(data: bytes, searched: set[str]) -> list[str]:
     return out
 
 
+ONBOARDING = "individual_onboarding"
+
+
 async def full_flows(h: Harness) -> list[str]:
     """The three APIs end to end; the codes delivered."""
     codes = []
     async with h.client(h.production_key) as c:
-        ev = await start(c, phone=PHONE, email=EMAIL, workflow="individual_onboarding")
+        ev = await start(c, phone=PHONE, email=EMAIL, workflow=ONBOARDING)
         codes.append(await h.last_code(PHONE))
-        held = await patch(c, ev["eval_id"], code_body(codes[-1]))
+        held = await patch(c, ev["eval_id"], code_body(codes[-1], workflow=ONBOARDING))
         assert held.status_code == 200, held.text
         done = await patch(c, ev["eval_id"], details_body(DETAILS))
         assert done.status_code == 200, done.text
@@ -109,9 +112,10 @@ async def full_flows(h: Harness) -> list[str]:
         listed = await c.get("/v1/outbox", params={"destination": PHONE})
         assert listed.status_code == 200 and listed.json()["messages"], listed.text
     async with h.client(h.sandbox_key) as c:
-        ev = await start(c, phone=SANDBOX_PHONE, workflow="individual_onboarding", **DETAILS)
+        ev = await start(c, phone=SANDBOX_PHONE, workflow=ONBOARDING, **DETAILS)
         codes.append(await h.last_code(SANDBOX_PHONE))
-        assert (await patch(c, ev["eval_id"], code_body(codes[-1]))).status_code == 200
+        verified = await patch(c, ev["eval_id"], code_body(codes[-1], workflow=ONBOARDING))
+        assert verified.status_code == 200
     async with h.client() as c:
         changes = {"target": GATEWAY_TARGET, "reference": GATEWAY_REFERENCE}
         token = await gateway.start(c, h.production_key, **changes)
