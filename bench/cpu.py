@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "src")]
 sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
 
-from bench.seed import seed, tenant_id_of  # noqa: E402
+from bench.seed import lookup_key_for, seed, tenant_id_of  # noqa: E402
 from otpgate.core.model import Environment  # noqa: E402
 from otpgate.settings import Settings  # noqa: E402
 from otpgate.storage.database import SqliteDatabase  # noqa: E402
@@ -36,8 +36,16 @@ async def main() -> None:
     settings = Settings(
         database_url=f"sqlite:///{db}",
         code_secret=base64.b64encode(secret).decode(),
+        lookup_key=base64.b64encode(lookup_key_for(secret)).decode(),
         otp_max_attempts=100,
         verify_limit_per_minute=10_000,
+        # As make bench: the guard on, its thresholds out of the way (bench/procs.py).
+        guard_failures_per_hour=10_000,
+        guard_prefix_sends_per_hour=10_000_000,
+        guard_country_sends_per_hour=10_000_000,
+        guard_tenant_sends_per_hour=10_000_000,
+        guard_prefix_conversion_min_sends=10_000_000,
+        guard_country_conversion_min_sends=10_000_000,
         _env_file=None,  # type: ignore[call-arg]
     )
     async with running_app(settings) as h:

@@ -24,7 +24,6 @@ spreads its sends over 8 million random phone numbers instead.
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import secrets
 import signal
@@ -53,7 +52,7 @@ from bench.procs import (  # noqa: E402
     wrk_parallel,
 )
 from bench.scaleout import ScaleOut  # noqa: E402
-from bench.seed import seed, tenant_id_of, write_pool  # noqa: E402
+from bench.seed import secret_env, seed, tenant_id_of, write_pool  # noqa: E402
 
 STAGES = ("sqlite", "scaleout", "growth")
 
@@ -108,7 +107,7 @@ class Bench:
         return python_env(
             {
                 "OTPGATE_DATABASE_URL": f"sqlite:///{db}",
-                "OTPGATE_CODE_SECRET": base64.b64encode(secret).decode(),
+                **secret_env(secret),
                 **BENCH_SETTINGS,
                 "OTPGATE_GUARD_ENABLED": "false" if self.opts.no_guard else "true",
             }

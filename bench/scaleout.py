@@ -19,7 +19,6 @@ CPU use (``bench/usage.py``) is sampled during each run.
 from __future__ import annotations
 
 import argparse
-import base64
 import os
 import secrets
 import statistics
@@ -42,7 +41,7 @@ from bench.procs import (
     uvicorn_argv,
     wrk_parallel,
 )
-from bench.seed import seed_postgres, tenant_id_postgres, write_pool
+from bench.seed import secret_env, seed_postgres, tenant_id_postgres, write_pool
 from bench.services import scratch
 
 FLOWS = ("bare", "start", "verify_wrong", "get")
@@ -99,7 +98,7 @@ class ScaleOut:
                     "OTPGATE_DATABASE_URL": db.dsn,
                     "OTPGATE_REDIS_URL": db.redis_url,
                     "OTPGATE_REDIS_KEY_PREFIX": db.redis_prefix,
-                    "OTPGATE_CODE_SECRET": base64.b64encode(secret).decode(),
+                    **secret_env(secret),
                     **BENCH_SETTINGS,
                 }
             )

@@ -10,6 +10,8 @@ PostgreSQL gets the same rows through ``COPY`` (psycopg, from the dev extra).
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import random
 import sqlite3
@@ -25,7 +27,23 @@ from sqlalchemy import Table
 from otpgate.core.codes import Keyring, new_nonce
 from otpgate.storage.tables import enrichments, evaluations, sessions
 
-KEY_ID = "env1"
+
+def lookup_key_for(secret: bytes) -> bytes:
+    """The bench's lookup key, derived from its code secret so that seeding and the server
+    agree on key ids (``OTPGATE_LOOKUP_KEY``)."""
+    return hashlib.sha256(b"bench-lookup:" + secret).digest()
+
+
+def secret_env(secret: bytes) -> dict[str, str]:
+    """The secrets a bench server gets from its environment."""
+    return {
+        "OTPGATE_CODE_SECRET": base64.b64encode(secret).decode(),
+        "OTPGATE_LOOKUP_KEY": base64.b64encode(lookup_key_for(secret)).decode(),
+    }
+
+
+def bench_keyring(secret: bytes) -> Keyring:
+    return Keyring.rotating([secret], lookup_key=lookup_key_for(secret))
 
 
 @dataclass(frozen=True)
@@ -69,7 +87,7 @@ def _rows(
             "destination_calling_code": "1",
             "destination_key": f"{tenant_id}:{keyring.fingerprint(phone)}",
             "nonce": nonce,
-            "key_id": KEY_ID,
+            "key_id": keyring.current,
             "code_length": 6,
             "max_attempts": max_attempts,
             "state": "pending",
@@ -115,7 +133,7 @@ def _rows(
             ),
             "created_at": now,
         }
-        code = keyring.derive(KEY_ID, sid, nonce, 6) if want_codes else ""
+        code = keyring.derive(keyring.current, sid, nonce, 6) if want_codes else ""
         yield session, evaluation, enrichment, code
 
 
@@ -150,7 +168,7 @@ def seed(
     batch: int = 20_000,
 ) -> list[Seeded]:
     """Insert ``count`` pending evaluations; return their ids and right codes."""
-    keyring = Keyring({KEY_ID: secret}, current=KEY_ID)
+    keyring = bench_keyring(secret)
     statements = [_insert_sql(t) for t in (sessions, evaluations, enrichments)]
     out: list[Seeded] = []
     conn = sqlite3.connect(db_path, isolation_level=None)
@@ -205,7 +223,7 @@ def seed_postgres(
     """``seed`` for PostgreSQL: the same rows, one ``COPY`` per table, one transaction."""
     import psycopg
 
-    keyring = Keyring({KEY_ID: secret}, current=KEY_ID)
+    keyring = bench_keyring(secret)
     rows = list(_rows(tenant_id, keyring, count, max_attempts, ttl, prefix, True))
     with psycopg.connect(dsn) as conn, conn.cursor() as cur:
         for i, table in enumerate((sessions, evaluations, enrichments)):

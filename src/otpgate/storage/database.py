@@ -21,11 +21,17 @@ the admin paths (accounts, purge).
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sqlite3
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: SQLite's busy timeout alone orders the writers
+    fcntl = None  # type: ignore[assignment]
 
 Params = Mapping[str, Any]
 
@@ -79,6 +85,51 @@ class _SqliteTransaction:
         return self.conn.execute(sql, params).rowcount
 
 
+def _sqlite_connection(path: str, busy_timeout_ms: int) -> sqlite3.Connection:
+    # isolation_level=None: the module issues no BEGIN of its own; we do.
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+class _WriterLock:
+    """Orders the write transactions of every otpgate process on one database file.
+
+    SQLite's own busy handler, when another process holds the write lock, sleeps in steps
+    of 1 to 100 ms with the event loop stopped; two workers then answer fewer writes than
+    one. An ``flock`` on a file beside the database is handed over by the kernel the
+    moment it is released: taken at once when free, and otherwise waited for in a worker
+    thread, so the event loop goes on serving (reads use a connection of their own).
+    Other programs that write the file (the CLI, migrations) still meet SQLite's busy
+    timeout, as before."""
+
+    def __init__(self, path: str) -> None:
+        self.fd: int | None = None
+        if fcntl is not None and path not in ("", ":memory:"):
+            self.fd = os.open(f"{path}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+
+    async def acquire(self) -> None:
+        if self.fd is None:
+            return
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            await asyncio.to_thread(fcntl.flock, self.fd, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
 class SqliteDatabase:
     dialect = "sqlite"
 
@@ -86,42 +137,63 @@ class SqliteDatabase:
         if path not in ("", ":memory:"):
             Path(path).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        # isolation_level=None: the module issues no BEGIN of its own; we do.
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        conn.execute("PRAGMA foreign_keys=ON")
-        self.conn = conn
-        self._tx = _SqliteTransaction(conn)
+        self.conn = _sqlite_connection(path, busy_timeout_ms)
+        self._tx = _SqliteTransaction(self.conn)
         self._lock = asyncio.Lock()
+        self._writer = _WriterLock(path)
+        # Reads on a connection of their own: a WAL reader never waits for the writer.
+        shared = path in ("", ":memory:")
+        self._reader = self.conn if shared else _sqlite_connection(path, busy_timeout_ms)
+        self._read_tx = self._tx if shared else _SqliteTransaction(self._reader)
+        self._read_lock = self._lock if shared else asyncio.Lock()
 
     async def begin(self, write: bool) -> Transaction:
+        if not write:
+            await self._read_lock.acquire()
+            try:
+                self._reader.execute("BEGIN")
+            except BaseException:
+                self._read_lock.release()
+                raise
+            return self._read_tx
         await self._lock.acquire()
         try:
-            self.conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            await self._writer.acquire()
         except BaseException:
+            self._lock.release()
+            raise
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._writer.release()
             self._lock.release()
             raise
         return self._tx
 
-    async def commit(self, tx: Transaction) -> None:
+    def _end(self, tx: Transaction, statement: str | None) -> None:
+        conn = self._reader if tx is self._read_tx else self.conn
         try:
-            self.conn.execute("COMMIT")
+            if statement is not None:
+                conn.execute(statement)
         finally:
-            if self.conn.in_transaction:  # COMMIT failed: leave nothing open
-                self.conn.execute("ROLLBACK")
-            self._lock.release()
+            if conn.in_transaction:  # COMMIT failed: leave nothing open
+                conn.execute("ROLLBACK")
+            if tx is self._read_tx and self._read_lock is not self._lock:
+                self._read_lock.release()
+            else:
+                self._writer.release()
+                self._lock.release()
+
+    async def commit(self, tx: Transaction) -> None:
+        self._end(tx, "COMMIT")
 
     async def rollback(self, tx: Transaction) -> None:
-        try:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-        finally:
-            self._lock.release()
+        self._end(tx, None)
 
     async def close(self) -> None:
+        self._writer.close()
+        if self._reader is not self.conn:
+            self._reader.close()
         self.conn.close()
 
 
