@@ -36,6 +36,15 @@ class Scope:
         return tenant_id == self.tenant_id and environment == self.environment
 
 
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the tenant and the environment of the key they used."""
+
+    tenant: Tenant
+    environment: Environment
+    key_id: str
+
+
 class Channel(enum.StrEnum):
     SMS = "sms"
     VOICE = "voice"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from otpgate.core.errors import Unauthorized
-from otpgate.storage.accounts import Principal
+from otpgate.core.model import Principal
 
 
 def bearer_token(request: Request) -> str | None:

@@ -14,21 +14,12 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from otpgate.core.model import Environment, Tenant
+from otpgate.core.model import Environment, Principal, Tenant
 from otpgate.storage.tables import api_keys, app_secrets, audit_events, tenants
 from otpgate.storage.upsert import insert_for
 
 _BASE62 = string.ascii_letters + string.digits
 KEY_PREFIXES = {Environment.SANDBOX: "og_sandbox_", Environment.PRODUCTION: "og_live_"}
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who is calling: the tenant and the environment of the key they used."""
-
-    tenant: Tenant
-    environment: Environment
-    key_id: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hmac
 
-from otpgate.storage.accounts import AccountStore, Principal
+from otpgate.core.model import Principal
+from otpgate.storage.accounts import AccountStore
 
 
 class ClientDirectory:

@@ -13,10 +13,10 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from otpgate.core.errors import InvalidInput, OtpError, Unauthorized
+from otpgate.core.model import Principal
 from otpgate.destinations import parse_email, parse_phone
 from otpgate.http.auth import require_key
 from otpgate.http.wire import PlainText, field_name
-from otpgate.storage.accounts import Principal
 
 
 class OutboxRoute(APIRoute):

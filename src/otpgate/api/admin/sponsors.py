@@ -20,13 +20,12 @@ from otpgate.core.errors import (
     RateLimited,
     Unauthorized,
 )
-from otpgate.core.model import Channel, Scope
+from otpgate.core.model import Channel, Principal, Scope
 from otpgate.destinations import parse_email, parse_phone
 from otpgate.http.auth import require_key
 from otpgate.http.wire import PlainText, WireModel, field_name
 from otpgate.sponsors.model import Beneficiary, Sponsor
 from otpgate.sponsors.service import SponsorService
-from otpgate.storage.accounts import Principal
 
 STATUS: dict[type[OtpError], int] = {
     InvalidInput: 400,

@@ -27,11 +27,10 @@ from otpgate.api.evaluation.translate import (
     wire_status,
 )
 from otpgate.core.errors import InvalidInput, OtpError
-from otpgate.core.model import Channel, Environment
+from otpgate.core.model import Channel, Environment, Principal
 from otpgate.core.uow import StoredAnswer
 from otpgate.destinations import parse_email, parse_phone
 from otpgate.http.auth import require_key
-from otpgate.storage.accounts import Principal
 from otpgate.wiring import Services
 from otpgate.workflows.evaluation import PatchAction, PatchConflict, PatchResult, StartEvaluation
 from otpgate.workflows.review import StateChange

@@ -34,10 +34,9 @@ from otpgate.api.gateway.translate import (
     validation_error,
 )
 from otpgate.core.errors import InvalidInput, OtpError, Unauthorized
-from otpgate.core.model import Scope
+from otpgate.core.model import Principal, Scope
 from otpgate.gateway.rules import OutOfBandOptions
 from otpgate.gateway.service import BeginRequest, new_confirmation
-from otpgate.storage.accounts import Principal
 from otpgate.wiring import Services
 
 BAD_CREDENTIALS = "invalid user or pass"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from otpgate.core.errors import Unauthorized
+from otpgate.core.model import Principal
 from otpgate.http.auth import bearer_token
-from otpgate.storage.accounts import Principal
 from otpgate.wiring import Services
 
 

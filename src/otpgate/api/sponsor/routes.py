@@ -25,12 +25,11 @@ from otpgate.api.sponsor.schemas import (
     ValidateResponse,
 )
 from otpgate.core.errors import InvalidInput, OtpError
-from otpgate.core.model import Channel, Scope
+from otpgate.core.model import Channel, Principal, Scope
 from otpgate.http.wire import PlainText
 from otpgate.sponsors.errors import ChannelUnavailable
 from otpgate.sponsors.model import ClientBudget
 from otpgate.sponsors.service import SendOtp, SponsorService
-from otpgate.storage.accounts import Principal
 
 WIRE_CHANNELS = {"SMS": Channel.SMS, "EMAIL": Channel.EMAIL}
 
