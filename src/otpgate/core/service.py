@@ -96,6 +96,9 @@ class StartRequest:
     """A front-end's own text for this one delivery, with ``{pin}`` where the code goes."""
     session_id: str | None = None
     """The new session's id, when the caller must write it before the session exists."""
+    ip_address: str | None = None
+    """The end user's IP address, when the caller knows it: the guard limits sends per
+    address (``OTPGATE_GUARD_IP_SENDS_PER_HOUR``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +197,13 @@ class OtpService:
         self._screen(request, dest_key, now)
         await self._admit_send(uow, dest_key, now, pre)
         await self._count_send(
-            uow, request.tenant_id, request.environment, request.destination, dest_key, now
+            uow,
+            request.tenant_id,
+            request.environment,
+            request.destination,
+            dest_key,
+            now,
+            request.ip_address,
         )
         session = VerificationSession(
             id=request.session_id or str(uuid.uuid4()),
@@ -498,12 +507,13 @@ class OtpService:
         destination: Destination,
         dest_key: str,
         now: float,
+        ip_address: str | None = None,
     ) -> None:
         """The guard's counting signals (``core/velocity.py``): velocity per prefix and
         country, the tenant's budgets, and conversion; one upsert and one read."""
         if not self.guard.enabled:
             return
-        tallies = send_tallies(self.guard, tenant_id, environment, destination)
+        tallies = send_tallies(self.guard, tenant_id, environment, destination, ip_address)
         counts = await uow.counters.hit_many([(t.key, t.window_seconds) for t in tallies], now)
         reason, retry_after = None, 0
         if (past := over_limit(tallies, counts)) is not None:

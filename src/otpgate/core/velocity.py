@@ -63,7 +63,11 @@ def _scopes(destination: Destination) -> dict[str, str]:
 
 
 def send_tallies(
-    settings: GuardSettings, tenant_id: str, environment: Environment, destination: Destination
+    settings: GuardSettings,
+    tenant_id: str,
+    environment: Environment,
+    destination: Destination,
+    ip_address: str | None = None,
 ) -> list[Tally]:
     """The counters one send raises: velocity and budgets (with limits) and the sends of
     its conversion counters (no limit: they are judged with the verified ones)."""
@@ -73,6 +77,15 @@ def send_tallies(
         Tally(f"{base}:tenant:h", HOUR, budget.per_hour, GuardReason.TENANT_HOURLY),
         Tally(f"{base}:tenant:d", DAY, budget.per_day, GuardReason.TENANT_DAILY),
     ]
+    if ip_address:
+        tallies.append(
+            Tally(
+                f"{base}:ip:{_h(ip_address)}",
+                HOUR,
+                settings.ip_sends_per_hour,
+                GuardReason.IP_VELOCITY,
+            )
+        )
     scopes = _scopes(destination)
     if "prefix" in scopes:
         tallies.append(

@@ -98,6 +98,7 @@ class BeginRequest:
     ln: str | None = None
     brand: str | None = None
     default_locale: str | None = None
+    ip_address: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +191,7 @@ class GatewayService:
             destination=destination,
             brand=req.brand,
             default_locale=req.default_locale,
+            ip_address=req.ip_address,
             message_template=message,
         )
         pre = await self.otp.precount(self.otp.destination_key(req.tenant_id, destination), now)

@@ -70,6 +70,7 @@ class SendOtp:
     beneficiary_id: str
     channel: Channel
     default_locale: str | None = None
+    ip_address: str | None = None
 
     @property
     def scope(self) -> Scope:
@@ -206,6 +207,7 @@ class SponsorService(SponsorAdmin):
                         ttl_seconds=self.policy.otp_ttl_seconds,
                         max_attempts=self.policy.max_attempts,
                         default_locale=request.default_locale,
+                        ip_address=request.ip_address,
                     ),
                     now,
                     pre,

@@ -75,6 +75,8 @@ class StartEvaluation:
     locale: str | None = None
     default_locale: str | None = None
     brand: str | None = None
+    ip_address: str | None = None
+    """The end user's address, when the caller gives it (``data.ip_address``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +188,7 @@ class EvaluationService:
                     default_locale=req.default_locale,
                     brand=req.brand,
                     session_id=ev.session_id,
+                    ip_address=req.ip_address,
                 ),
                 now,
                 pre,

@@ -103,6 +103,7 @@ async def start_evaluation(
             locale=ind.locale,
             default_locale=principal.tenant.default_locale,
             brand=principal.tenant.brand or services.settings.brand,
+            ip_address=body.data.ip_address,
         )
     )
     return JSONResponse(evaluation_body(view))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
@@ -51,8 +52,22 @@ class Individual(_Model):
         return out
 
 
+def _ip(v: str | None) -> str | None:
+    if v is None:
+        return v
+    try:
+        return str(ipaddress.ip_address(v.strip()))
+    except ValueError as exc:
+        raise ValueError("ip_address must be an IPv4 or IPv6 address") from exc
+
+
 class EvaluationData(_Model):
     individual: Individual
+    ip_address: Annotated[str, StringConstraints(max_length=64)] | None = None
+    """The end user's address, as the published document has it: the abuse guard limits
+    sends per address when it is given."""
+
+    _ip = field_validator("ip_address")(_ip)
 
 
 def _rfc3339(v: str | None) -> str | None:

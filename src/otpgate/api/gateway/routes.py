@@ -37,6 +37,7 @@ from otpgate.core.errors import InvalidInput, OtpError, Unauthorized
 from otpgate.core.model import Principal, Scope
 from otpgate.gateway.rules import OutOfBandOptions
 from otpgate.gateway.service import BeginRequest, new_confirmation
+from otpgate.http.end_user import end_user_ip
 from otpgate.wiring import Services
 
 BAD_CREDENTIALS = "invalid user or pass"
@@ -141,6 +142,7 @@ async def initial_request(body: GatewayRequest, request: Request) -> JSONRespons
                 ln=body.target.ln,
                 brand=tenant.brand or services.settings.brand,
                 default_locale=tenant.default_locale,
+                ip_address=end_user_ip(request),
             )
         )
     except OtpError as exc:

@@ -26,6 +26,7 @@ from otpgate.api.sponsor.schemas import (
 )
 from otpgate.core.errors import InvalidInput, OtpError
 from otpgate.core.model import Channel, Principal, Scope
+from otpgate.http.end_user import end_user_ip
 from otpgate.http.wire import PlainText
 from otpgate.sponsors.errors import ChannelUnavailable
 from otpgate.sponsors.model import ClientBudget
@@ -112,6 +113,7 @@ async def send_otp(body: SendRequest, request: Request, caller: Caller) -> JSONR
             beneficiary_id=body.beneficiary_id,
             channel=_channel(body.channel),
             default_locale=caller.tenant.default_locale,
+            ip_address=end_user_ip(request),
         ),
         _client(request),
     )
