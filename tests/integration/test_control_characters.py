@@ -81,13 +81,19 @@ def routes(key: str) -> list[Route]:
         "id": "req-1",
         "timestamp": "2025-09-30T10:07:00Z",
         "workflow": "otp_verification",
-        "data": {"individual": {**individual, "otp": {"channel": "sms", "code": "1"}}},
+        "data": {
+            "individual": {**individual, "otp": {"channel": "sms", "code": "1"}},
+            "ip_address": "203.0.113.7",
+        },
     }
     patch = {
         "id": "req-2",
         "timestamp": "2025-09-30T10:07:00Z",
         "workflow": "otp_verification",
-        "data": {"individual": {**individual, "otp": {"code": "123456", "channel": "sms"}}},
+        "data": {
+            "individual": {**individual, "otp": {"code": "123456", "channel": "sms"}},
+            "ip_address": "203.0.113.7",
+        },
     }
     gateway = {
         "user": "acme",
