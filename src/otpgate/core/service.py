@@ -174,8 +174,6 @@ class OtpService:
         canonical = canonical_destination(destination)
         return f"{tenant_id}:{self.keyring.fingerprint(canonical)}"
 
-    lockout_key = destination_key
-
     # -- sends ----------------------------------------------------------
 
     async def precount(self, destination_key: str, now: float) -> Precount:
@@ -523,7 +521,7 @@ class OtpService:
             probes = conversion_probes(self.guard, tenant_id, environment, destination)
             if probes:
                 window = int(now // self.guard.conversion_window_seconds)
-                keys = [k for p in probes for k in (p.sent[0].key, p.verified[0].key)]
+                keys = [k for p in probes for k in (p.sent.key, p.verified.key)]
                 seen = await uow.counters.counts(
                     keys, self.guard.conversion_window_seconds, [window, window - 1]
                 )

@@ -133,8 +133,8 @@ class ConversionProbe:
     previous one, for each scope of the destination."""
 
     scope: str
-    sent: tuple[Tally, ...]
-    verified: tuple[Tally, ...]
+    sent: Tally
+    verified: Tally
 
 
 def conversion_probes(
@@ -146,7 +146,7 @@ def conversion_probes(
     for scope, value in _scopes(destination).items():
         sent = Tally(f"{base}:sent:{scope}:{value}", window)
         verified = Tally(f"{base}:ok:{scope}:{value}", window)
-        probes.append(ConversionProbe(scope, (sent,), (verified,)))
+        probes.append(ConversionProbe(scope, sent, verified))
     return probes
 
 
@@ -166,9 +166,9 @@ def judge_conversion(
     }
     reasons = {"prefix": GuardReason.PREFIX_CONVERSION, "country": GuardReason.COUNTRY_CONVERSION}
     for probe in probes:
-        window = probe.sent[0].window(now)
-        sent = sum(counts.get((probe.sent[0].key, w), 0) for w in (window, window - 1))
-        verified = sum(counts.get((probe.verified[0].key, w), 0) for w in (window, window - 1))
+        window = probe.sent.window(now)
+        sent = sum(counts.get((probe.sent.key, w), 0) for w in (window, window - 1))
+        verified = sum(counts.get((probe.verified.key, w), 0) for w in (window, window - 1))
         if sent >= minimum[probe.scope] and verified < settings.conversion_threshold * sent:
-            return reasons[probe.scope], probe.sent[0].retry_after(now)
+            return reasons[probe.scope], probe.sent.retry_after(now)
     return None
