@@ -21,10 +21,10 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "src")]
 sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
 
 from bench.seed import lookup_key_for, seed, tenant_id_of  # noqa: E402
+from otpgate.adapters.sql.database import SqliteDatabase  # noqa: E402
 from otpgate.core.model import Environment  # noqa: E402
 from otpgate.settings import Settings  # noqa: E402
-from otpgate.storage.database import SqliteDatabase  # noqa: E402
-from otpgate.testing import running_app  # noqa: E402
+from otpgate.testing.app import running_app  # noqa: E402
 
 N = 300
 

@@ -22,9 +22,9 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
 import psycopg  # noqa: E402
 from tests.support.pgdb import fresh_database  # noqa: E402
 
+from otpgate.adapters.sql import database, migrate  # noqa: E402
 from otpgate.settings import Settings  # noqa: E402
-from otpgate.storage import database, migrate  # noqa: E402
-from otpgate.testing import running_app  # noqa: E402
+from otpgate.testing.app import running_app  # noqa: E402
 
 N = 100
 FLUSH_SECONDS = 11.5

@@ -3,7 +3,7 @@
 Each seeded evaluation looks exactly like one ``POST /api/evaluation`` leaves
 behind (evaluation row, verification session, delivery enrichment), so PATCH and
 GET treat it as any other. The rows are written with plain ``sqlite3``
-``executemany`` using the column lists of ``otpgate.storage.tables``; codes are
+``executemany`` using the column lists of ``otpgate.adapters.sql.tables``; codes are
 derived with otpgate's own ``Keyring`` so the bench knows the right code.
 PostgreSQL gets the same rows through ``COPY`` (psycopg, from the dev extra).
 """
@@ -24,8 +24,8 @@ from typing import Any
 
 from sqlalchemy import Table
 
+from otpgate.adapters.sql.tables import enrichments, evaluations, sessions
 from otpgate.core.codes import Keyring, new_nonce
-from otpgate.storage.tables import enrichments, evaluations, sessions
 
 
 def lookup_key_for(secret: bytes) -> bytes:

@@ -10,7 +10,7 @@ import pytest
 from otpgate import secretfile
 from otpgate.core.clock import FakeClock
 from otpgate.settings import Settings
-from otpgate.testing import Harness, running_app
+from otpgate.testing.app import Harness, running_app
 
 
 @pytest.fixture(autouse=True, scope="session")

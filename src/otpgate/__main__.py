@@ -1,3 +1,3 @@
-from otpgate.cli import main
+from otpgate.cli.main import main
 
 main()

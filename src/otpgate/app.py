@@ -10,22 +10,23 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from otpgate import __version__, openapi
-from otpgate.api.admin.routes import router as admin_router
-from otpgate.api.admin.sponsors import router as admin_sponsors_router
-from otpgate.api.evaluation.routes import router as evaluation_router
-from otpgate.api.gateway.routes import router as gateway_router
-from otpgate.api.sponsor.oauth import router as oauth_router
-from otpgate.api.sponsor.routes import router as sponsor_router
+from otpgate import __version__
 from otpgate.core.clock import Clock
-from otpgate.http.middleware import RequestContextMiddleware
 from otpgate.observability import Metrics, configure_logging
+from otpgate.services import Services
 from otpgate.settings import Settings
-from otpgate.web.routes import router as demo_router
-from otpgate.wiring import CourierFactory, Services, build_services
+from otpgate.web import openapi
+from otpgate.web.admin.routes import router as admin_router
+from otpgate.web.admin.sponsors import router as admin_sponsors_router
+from otpgate.web.demo.routes import router as demo_router
+from otpgate.web.evaluation.routes import router as evaluation_router
+from otpgate.web.middleware import RequestContextMiddleware
+from otpgate.web.phonematch.routes import router as gateway_router
+from otpgate.web.sponsor.oauth import router as oauth_router
+from otpgate.web.sponsor.routes import router as sponsor_router
+from otpgate.wiring import CourierFactory, build_services
 
 log = structlog.get_logger("otpgate")
 
@@ -90,15 +91,14 @@ def _mount_operations(app: FastAPI) -> None:
     async def readyz(request: Request) -> JSONResponse:
         services: Services = request.app.state.services
         try:
-            async with services.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+            await services.database_ready()
         except Exception as exc:  # any database failure means not ready
             log.warning("readyz.database_unavailable", error=type(exc).__name__)
             return JSONResponse({"status": "unavailable", "database": "error"}, status_code=503)
         body: dict[str, str] = {
             "status": "ok",
             "database": "ok",
-            "database_backend": services.engine.dialect.name,
+            "database_backend": services.database_backend,
         }
         # Optional parts (Redis) report here but do not make the process unready:
         # the limiter falls back to the database while Redis is away.

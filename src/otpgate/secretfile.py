@@ -39,7 +39,7 @@ from typing import Protocol
 
 from pydantic import SecretStr
 
-from otpgate.delivery.base import ConfigurationError
+from otpgate.adapters.delivery.base import ConfigurationError
 from otpgate.settings import Settings
 
 # Variable names, not values (ruff S105 reads "SECRET" as a hard-coded password).

@@ -2,95 +2,85 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from otpgate import secretfile
+from otpgate.adapters.delivery.base import Provider
+from otpgate.adapters.delivery.catalog import load_book
+from otpgate.adapters.delivery.console import ConsoleProvider
+from otpgate.adapters.delivery.courier import Courier, RetryPolicy
+from otpgate.adapters.delivery.outbox import OutboxProvider
+from otpgate.adapters.delivery.registry import build_routes
+from otpgate.adapters.delivery.templates import Renderer
+from otpgate.adapters.redis.limiter import RedisLimiter, connect
+from otpgate.adapters.sql.accounts import AccountStore, LegacySecrets
+from otpgate.adapters.sql.clients import ClientDirectory
+from otpgate.adapters.sql.database import Database, PostgresDatabase, SqliteDatabase
+from otpgate.adapters.sql.db import create_engine, is_sqlite, sqlite_path
+from otpgate.adapters.sql.fallback import RedisFirst
+from otpgate.adapters.sql.purge import Purger, PurgeSchedule
+from otpgate.adapters.sql.sealed import Sealer
+from otpgate.adapters.sql.uow import SqlUnitOfWorkFactory
+from otpgate.adapters.tokens import AccessTokens
 from otpgate.core.clock import Clock, SystemClock
 from otpgate.core.codes import Keyring
 from otpgate.core.model import Channel
 from otpgate.core.ports import Courier as CourierPort
 from otpgate.core.ports import Limiter, NoLimiter
 from otpgate.core.service import OtpService
-from otpgate.core.uow import UnitOfWorkFactory
-from otpgate.delivery.base import Provider
-from otpgate.delivery.catalog import load_book
-from otpgate.delivery.console import ConsoleProvider
-from otpgate.delivery.courier import Courier, RetryPolicy
-from otpgate.delivery.outbox import OutboxProvider
-from otpgate.delivery.registry import build_routes
-from otpgate.delivery.templates import Renderer
-from otpgate.gateway.service import GatewayService
+from otpgate.core.uow import OutboxMessage, UnitOfWorkFactory
+from otpgate.flows.evaluation.definitions import load_catalog
+from otpgate.flows.evaluation.service import EvaluationService
+from otpgate.flows.phonematch.service import GatewayService
+from otpgate.flows.sponsor.model import SponsorPolicy
+from otpgate.flows.sponsor.service import SponsorService
 from otpgate.observability import Metrics, count_committed, count_refusal
 from otpgate.secretfile import Secrets
+from otpgate.services import Closer, OutboxReader, ReadyCheck, Services, SponsorOAuth
 from otpgate.settings import Settings
-from otpgate.sponsors.model import SponsorPolicy
-from otpgate.sponsors.service import SponsorService
-from otpgate.sponsors.tokens import AccessTokens
-from otpgate.storage.accounts import AccountStore, LegacySecrets
-from otpgate.storage.clients import ClientDirectory
-from otpgate.storage.database import Database, PostgresDatabase, SqliteDatabase
-from otpgate.storage.db import create_engine, is_sqlite, sqlite_path
-from otpgate.storage.fallback import RedisFirst
-from otpgate.storage.outbox import OutboxMessage
-from otpgate.storage.purge import Purger, PurgeSchedule
-from otpgate.storage.redis_limiter import RedisLimiter, connect
-from otpgate.storage.sealed import Sealer
-from otpgate.storage.uow import SqlUnitOfWorkFactory
-from otpgate.workflows.definitions import load_catalog
-from otpgate.workflows.evaluation import EvaluationService
-
-Closer = Callable[[], Awaitable[None]]
-ReadyCheck = Callable[[], Awaitable[bool]]
 
 
-@dataclass(frozen=True)
-class SponsorOAuth:
-    """The sponsor API's client-credentials grant: who may ask, and what they get."""
+@dataclass(kw_only=True)
+class WiredServices(Services):
+    """The services with the concrete handles behind them, for operations and tests: the
+    web layer is typed against :class:`~otpgate.services.Services` and never sees these."""
 
-    clients: ClientDirectory
-    tokens: AccessTokens
-
-
-@dataclass
-class Services:
-    settings: Settings
     engine: AsyncEngine
     database: Database
     uow: SqlUnitOfWorkFactory
-    clock: Clock
-    metrics: Metrics
     accounts: AccountStore
-    limiter: Limiter
-    otp: OtpService
-    evaluations: EvaluationService
-    gateway: GatewayService
-    sponsors: SponsorService
-    oauth: SponsorOAuth
-    ready_checks: dict[str, ReadyCheck] = field(default_factory=dict)
-    closers: list[Closer] = field(default_factory=list)
-    demo: object | None = None
-    """The demo page's account, made on its first use (``web/demo.py``)."""
 
-    async def outbox(
-        self,
+    async def close(self) -> None:
+        await super().close()
+        await self.database.close()
+        await self.engine.dispose()
+
+
+def database_check(engine: AsyncEngine) -> ReadyCheck:
+    async def ready() -> bool:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return True
+
+    return ready
+
+
+def outbox_reader(uow: SqlUnitOfWorkFactory) -> OutboxReader:
+    async def read(
         tenant_id: str | None,
         environment: str | None,
         destination: str | None = None,
         limit: int = 50,
     ) -> list[OutboxMessage]:
-        """Outbox messages, newest first (``/v1/outbox``: one tenant and environment)."""
-        async with self.uow.reading() as uow:
-            return await uow.outbox.list(tenant_id, environment, destination, limit)
+        async with uow.reading() as tx:
+            return await tx.outbox.list(tenant_id, environment, destination, limit)
 
-    async def close(self) -> None:
-        for closer in self.closers:
-            await closer()
-        await self.database.close()
-        await self.engine.dispose()
+    return read
 
 
 def build_keyring(found: Secrets) -> Keyring:
@@ -182,7 +172,7 @@ async def build_services(
     clock: Clock | None = None,
     courier_factory: CourierFactory | None = None,
     metrics: Metrics | None = None,
-) -> Services:
+) -> WiredServices:
     clock = clock or SystemClock()
     engine = create_engine(
         settings.database_url,
@@ -220,10 +210,13 @@ async def build_services(
         on_refusal=partial(count_refusal, metrics),
     )
     start_housekeeping(settings, engine, clock, closers)
-    return Services(
+    return WiredServices(
         settings=settings,
         engine=engine,
         database=database,
+        database_backend=engine.dialect.name,
+        database_ready=database_check(engine),
+        outbox=outbox_reader(uow),
         uow=uow,
         clock=clock,
         metrics=metrics,

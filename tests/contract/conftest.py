@@ -15,6 +15,12 @@ from typing import Any
 
 import pytest
 
+from otpgate.adapters.redis.limiter import RedisLimiter, connect
+from otpgate.adapters.sql.database import Database, PostgresDatabase, SqliteDatabase
+from otpgate.adapters.sql.db import sqlite_path
+from otpgate.adapters.sql.fallback import RedisFirst
+from otpgate.adapters.sql.sealed import Sealer
+from otpgate.adapters.sql.uow import SqlUnitOfWorkFactory
 from otpgate.core.clock import FakeClock
 from otpgate.core.codes import Keyring
 from otpgate.core.memory import RecordingCourier
@@ -22,13 +28,7 @@ from otpgate.core.model import Policy, RateDecision
 from otpgate.core.ports import Limiter, NoLimiter
 from otpgate.core.service import OtpService, Precount, SendResult, VerifyResult
 from otpgate.core.session import SessionState, VerificationSession
-from otpgate.fakes import MemoryUnitOfWorkFactory
-from otpgate.storage.database import Database, PostgresDatabase, SqliteDatabase
-from otpgate.storage.db import sqlite_path
-from otpgate.storage.fallback import RedisFirst
-from otpgate.storage.redis_limiter import RedisLimiter, connect
-from otpgate.storage.sealed import Sealer
-from otpgate.storage.uow import SqlUnitOfWorkFactory
+from otpgate.testing.fakes import MemoryUnitOfWorkFactory
 
 STORES = [
     "memory",

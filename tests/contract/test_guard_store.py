@@ -9,14 +9,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from otpgate.adapters.redis.guard import RedisGuardStore
+from otpgate.adapters.redis.limiter import connect
 from otpgate.core.guard import Guard, GuardReason
 from otpgate.core.guard_memory import InMemoryGuardLists, InMemoryGuardStore
 from otpgate.core.guard_ports import Tally
 from otpgate.core.guard_settings import GuardSettings
 from otpgate.core.guard_types import GuardSubject
 from otpgate.core.model import Destination, DestinationKind, Environment
-from otpgate.storage.guard_redis import RedisGuardStore
-from otpgate.storage.redis_limiter import connect
 
 GUARD_STORES = ["memory", pytest.param("redis", marks=pytest.mark.redis)]
 

@@ -31,7 +31,7 @@ class Live:
         r.raise_for_status()
         messages = r.json()["messages"]
         assert messages, f"no message for {destination}"
-        from otpgate.testing import CODE_IN_BODY
+        from otpgate.testing.app import CODE_IN_BODY
 
         found = CODE_IN_BODY.search(messages[0]["body"])
         assert found is not None

@@ -23,7 +23,7 @@ import httpx
 import psycopg
 import pytest
 
-from otpgate.testing import CODE_IN_BODY
+from otpgate.testing.app import CODE_IN_BODY
 from tests.support.guard import GUARD_ENV_OUT_OF_THE_WAY
 from tests.support.pgdb import fresh_database
 from tests.support.server import ServerProcess

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from otpgate.testing import Harness
+from otpgate.testing.app import Harness
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import httpx
 
 from otpgate.core.model import Environment
-from otpgate.testing import Harness
+from otpgate.testing.app import Harness
 
 SPONSOR = "sponsor-sandbox"
 BENEFICIARY = "bnf_01HW8GQ2KMNP3F4R5T6Y7U8I9O"

@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from otpgate.adapters.sql.tables import audit_events
 from otpgate.core.model import Environment
-from otpgate.storage.tables import audit_events
-from otpgate.testing import Harness
+from otpgate.testing.app import Harness
 from tests.support import gateway as gw
 
 from .sponsor_support import BENEFICIARY, EMAIL, set_up_sponsor

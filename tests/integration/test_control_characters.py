@@ -22,7 +22,7 @@ from urllib.parse import quote
 import pytest
 
 from otpgate.settings import Settings
-from otpgate.testing import Harness, running_app
+from otpgate.testing.app import Harness, running_app
 from tests.integration.sponsor_support import BENEFICIARY, SPONSOR, set_up_sponsor
 from tests.support.pgdb import fresh_database
 from tests.support.services import require_postgres

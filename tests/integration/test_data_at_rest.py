@@ -22,11 +22,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from otpgate.adapters.sql import migrate
+from otpgate.adapters.sql.reseal import reseal
+from otpgate.adapters.sql.sealed import PREFIX
 from otpgate.settings import Settings
-from otpgate.storage import migrate
-from otpgate.storage.reseal import reseal
-from otpgate.storage.sealed import PREFIX
-from otpgate.testing import Harness, running_app
+from otpgate.testing.app import Harness, running_app
 from tests.integration.evalkit import code_body, details_body, patch, start
 from tests.integration.sponsor_support import EMAIL as BENEFICIARY_EMAIL
 from tests.integration.sponsor_support import PHONE as BENEFICIARY_PHONE

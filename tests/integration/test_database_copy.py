@@ -21,11 +21,11 @@ from pathlib import Path
 import jwt
 
 from otpgate import secretfile
+from otpgate.adapters.tokens import ALGORITHM, AUDIENCE, ISSUER
 from otpgate.core.codes import Keyring
 from otpgate.core.errors import Unauthorized
 from otpgate.settings import Settings
-from otpgate.sponsors.tokens import ALGORITHM, AUDIENCE, ISSUER
-from otpgate.testing import Harness, running_app
+from otpgate.testing.app import Harness, running_app
 from tests.integration.evalkit import EMAIL, PHONE, code_body, patch, resend_body, start
 from tests.integration.sponsor_support import PHONE as BENEFICIARY_PHONE
 from tests.integration.sponsor_support import set_up_sponsor

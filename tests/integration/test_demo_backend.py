@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+from otpgate.adapters.sql.accounts import AccountStore
+from otpgate.adapters.sql.db import create_engine
 from otpgate.core.model import Environment
 from otpgate.settings import Settings
-from otpgate.storage.accounts import AccountStore
-from otpgate.storage.db import create_engine
-from otpgate.testing import running_app
-from otpgate.web.demo import DEMO_TENANT, demo_account
+from otpgate.testing.app import running_app
+from otpgate.web.demo.backend import DEMO_TENANT, demo_account
 
 
 def start_body(destination: dict[str, str], request_id: str = "demo-1") -> dict:

@@ -15,7 +15,7 @@ import pytest
 
 from otpgate.core.clock import FakeClock
 from otpgate.settings import Settings
-from otpgate.testing import Harness, running_app
+from otpgate.testing.app import Harness, running_app
 from tests.integration.sponsor_support import (
     BENEFICIARY,
     PHONE,

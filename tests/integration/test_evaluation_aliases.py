@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from otpgate.core.clock import FakeClock
 from otpgate.settings import Settings
-from otpgate.testing import Harness, running_app
+from otpgate.testing.app import Harness, running_app
 
 from .evalkit import code_body, patch, start, state
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from otpgate.core.model import Environment
-from otpgate.testing import Harness
+from otpgate.testing.app import Harness
 
 from .evalkit import PHONE, code_body, patch, resend_body, start, start_body
 

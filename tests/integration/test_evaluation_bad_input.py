@@ -10,8 +10,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from otpgate.storage.tables import evaluations, outbox, sessions
-from otpgate.testing import Harness
+from otpgate.adapters.sql.tables import evaluations, outbox, sessions
+from otpgate.testing.app import Harness
 
 from .evalkit import PHONE, code_body, patch, start
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import event
 
-from otpgate.testing import Harness
+from otpgate.testing.app import Harness
 
 PHONE = "+14155550142"
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from otpgate.core.clock import FakeClock
 from otpgate.settings import Settings
-from otpgate.testing import Harness, running_app
+from otpgate.testing.app import Harness, running_app
 from tests.support.guard import GUARD_OUT_OF_THE_WAY
 
 from .evalkit import PII, start_body

@@ -6,7 +6,7 @@ import httpx
 
 from otpgate.core.clock import FakeClock
 from otpgate.settings import Settings
-from otpgate.testing import Harness, running_app
+from otpgate.testing.app import Harness, running_app
 
 from .evalkit import PHONE, code_body, patch, resend_body, start, start_body, state
 

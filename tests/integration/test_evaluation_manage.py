@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from otpgate.core.clock import FakeClock
-from otpgate.testing import Harness
+from otpgate.testing.app import Harness
 
 from .evalkit import (
     EMAIL,

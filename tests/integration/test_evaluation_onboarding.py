@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from otpgate.testing import Harness
+from otpgate.testing.app import Harness
 
 from .evalkit import PHONE, PII, VOIP, code_body, details_body, patch, resume_body, start, state
 

@@ -7,7 +7,7 @@ import asyncio
 import httpx
 
 from otpgate.core.clock import FakeClock
-from otpgate.testing import Harness
+from otpgate.testing.app import Harness
 
 from .evalkit import PHONE, code_body, named, patch, start, state, wrong
 

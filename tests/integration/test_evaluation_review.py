@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from otpgate.core.model import Environment
-from otpgate.testing import Harness
+from otpgate.testing.app import Harness
 
 from .evalkit import code_body, patch, resume_body, start, state
 from .test_audit_trail import events

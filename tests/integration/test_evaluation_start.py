@@ -6,7 +6,7 @@ import httpx
 
 from otpgate.core.clock import FakeClock
 from otpgate.core.model import Environment
-from otpgate.testing import Harness
+from otpgate.testing.app import Harness
 
 from .evalkit import (
     EMAIL,

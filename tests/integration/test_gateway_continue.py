@@ -7,7 +7,7 @@ from typing import Any
 from otpgate.core.clock import FakeClock
 from otpgate.core.model import Environment
 from otpgate.settings import Settings
-from otpgate.testing import Harness, running_app
+from otpgate.testing.app import Harness, running_app
 from tests.support.gateway import TOKEN, assert_envelope, cont, initial, send, start
 
 PASSED = ("PASS", "ALL CHECKS PASSED")
@@ -183,7 +183,7 @@ async def test_unknown_tokens_get_a_clear_fail(harness: Harness) -> None:
 async def test_tokens_are_stored_hashed(harness: Harness) -> None:
     from sqlalchemy import select
 
-    from otpgate.storage.tables import gateway_transactions
+    from otpgate.adapters.sql.tables import gateway_transactions
 
     async with harness.client() as c:
         token = await start(c, harness.sandbox_key)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from otpgate.core.model import Environment
-from otpgate.testing import Harness
+from otpgate.testing.app import Harness
 from tests.support.gateway import assert_envelope, cont, initial, send, start
 
 INVALID = ("FAIL", "INVALID REQUEST")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from otpgate.settings import Settings
-from otpgate.testing import Harness, running_app
+from otpgate.testing.app import Harness, running_app
 from tests.support.gateway import TOKEN, assert_envelope, initial, send
 
 PENDING = ("PENDING", "TRANSACTION REQUIRES FURTHER ATTENTION")

@@ -15,10 +15,10 @@ from collections.abc import AsyncIterator, Iterator
 import psycopg
 import pytest
 
-from otpgate.gateway.records import FinalOutcome
-from otpgate.gateway.service import hash_token
+from otpgate.flows.phonematch.records import FinalOutcome
+from otpgate.flows.phonematch.service import hash_token
 from otpgate.settings import Settings
-from otpgate.testing import Harness, running_app
+from otpgate.testing.app import Harness, running_app
 from tests.support.gateway import cont, start
 from tests.support.services import require_postgres, require_redis
 

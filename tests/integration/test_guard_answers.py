@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from otpgate.testing import Harness
+from otpgate.testing.app import Harness
 from tests.integration.sponsor_support import SPONSOR, set_up_sponsor
 from tests.support import gateway as gw
 

@@ -11,14 +11,14 @@ import xml.etree.ElementTree as ET
 import pytest
 from werkzeug import Request, Response
 
+from otpgate.adapters.delivery.base import ProviderError
+from otpgate.adapters.delivery.courier import Courier, RetryPolicy
+from otpgate.adapters.delivery.fakes import ScriptedProvider
+from otpgate.adapters.delivery.templates import Renderer
+from otpgate.adapters.delivery.twilio import TwilioProvider
+from otpgate.adapters.delivery.vonage import VonageProvider
+from otpgate.adapters.delivery.webhook import WebhookProvider, verify_signature
 from otpgate.core.model import Channel
-from otpgate.delivery.base import ProviderError
-from otpgate.delivery.courier import Courier, RetryPolicy
-from otpgate.delivery.fakes import ScriptedProvider
-from otpgate.delivery.templates import Renderer
-from otpgate.delivery.twilio import TwilioProvider
-from otpgate.delivery.vonage import VonageProvider
-from otpgate.delivery.webhook import WebhookProvider, verify_signature
 from otpgate.settings import Settings
 from tests.support.messages import EMAIL, outgoing, phone
 from tests.support.server import free_port

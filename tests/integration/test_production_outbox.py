@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from otpgate.adapters.delivery.registry import check, routes
 from otpgate.core.clock import FakeClock
 from otpgate.core.model import Channel
-from otpgate.delivery.registry import check, routes
 from otpgate.serving import start_line
 from otpgate.settings import Settings
-from otpgate.testing import Harness, running_app
+from otpgate.testing.app import Harness, running_app
 from tests.integration.evalkit import start_body
 from tests.integration.sponsor_support import PHONE, set_up_sponsor
 from tests.support.gateway import initial, send

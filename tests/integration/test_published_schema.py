@@ -17,7 +17,7 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
 from otpgate.core.clock import FakeClock
-from otpgate.testing import Harness
+from otpgate.testing.app import Harness
 from tests.support.services import missing
 
 from .evalkit import (

@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from otpgate.cli import app as cli
+from otpgate.adapters.sql import tables
+from otpgate.adapters.sql.purge import Purger, PurgeSchedule
+from otpgate.adapters.sql.sealed import SealError
+from otpgate.cli.main import app as cli
 from otpgate.core.clock import FakeClock
 from otpgate.settings import Settings
-from otpgate.storage import tables
-from otpgate.storage.purge import Purger, PurgeSchedule
-from otpgate.storage.sealed import SealError
-from otpgate.testing import Harness, running_app
+from otpgate.testing.app import Harness, running_app
 
 DAY = 86_400
 PERSONAL = ("verification_sessions", "outbox", "evaluations", "evaluation_enrichments")

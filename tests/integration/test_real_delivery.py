@@ -8,10 +8,10 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from otpgate.cli import app as cli
-from otpgate.delivery.base import ConfigurationError
+from otpgate.adapters.delivery.base import ConfigurationError
+from otpgate.cli.main import app as cli
 from otpgate.settings import Settings
-from otpgate.testing import running_app
+from otpgate.testing.app import running_app
 from tests.support.server import free_port
 from tests.support.smtp import start_smtp, text_part
 
@@ -206,7 +206,7 @@ async def test_tenant_templates_brand_and_default_locale_hold_on_resend(
 ):
     from sqlalchemy import update
 
-    from otpgate.storage.tables import tenants
+    from otpgate.adapters.sql.tables import tenants
 
     templates = tmp_path / "templates.yaml"
     templates.write_text(

@@ -14,16 +14,16 @@ from pathlib import Path
 
 import pytest
 
+from otpgate.adapters.redis.limiter import RedisLimiter, connect
+from otpgate.adapters.sql import migrate
+from otpgate.adapters.sql.database import PostgresDatabase, SqliteDatabase
+from otpgate.adapters.sql.db import is_sqlite, sqlite_path
+from otpgate.adapters.sql.fallback import RedisFirst
+from otpgate.adapters.sql.sealed import Sealer
+from otpgate.adapters.sql.uow import SqlUnitOfWorkFactory
 from otpgate.core.ports import NoLimiter
 from otpgate.settings import Settings
-from otpgate.storage import migrate
-from otpgate.storage.database import PostgresDatabase, SqliteDatabase
-from otpgate.storage.db import is_sqlite, sqlite_path
-from otpgate.storage.fallback import RedisFirst
-from otpgate.storage.redis_limiter import RedisLimiter, connect
-from otpgate.storage.sealed import Sealer
-from otpgate.storage.uow import SqlUnitOfWorkFactory
-from otpgate.testing import running_app
+from otpgate.testing.app import running_app
 from tests.contract.conftest import Counting
 from tests.support.redis_server import RedisServer
 from tests.support.server import free_port

@@ -13,7 +13,7 @@ import pytest
 from otpgate import secretfile
 from otpgate.core.clock import FakeClock
 from otpgate.settings import Settings
-from otpgate.testing import running_app
+from otpgate.testing.app import running_app
 from tests.integration.evalkit import PHONE, PHONE_2, code_body, patch, start, start_body, wrong
 from tests.integration.sponsor_support import SPONSOR, access_token, set_up_sponsor
 from tests.support.sealing import sealer_of, unseal_sqlite

@@ -8,10 +8,10 @@ import threading
 
 import pytest
 
+from otpgate.adapters.delivery.base import ProviderError
+from otpgate.adapters.delivery.smtp import SmtpProvider
+from otpgate.adapters.delivery.templates import Renderer
 from otpgate.core.model import Channel
-from otpgate.delivery.base import ProviderError
-from otpgate.delivery.smtp import SmtpProvider
-from otpgate.delivery.templates import Renderer
 from otpgate.settings import Settings
 from tests.support.messages import EMAIL, outgoing
 from tests.support.server import free_port

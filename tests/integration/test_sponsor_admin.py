@@ -6,7 +6,7 @@ import sqlite3
 
 from typer.testing import CliRunner
 
-from otpgate.cli import app as cli
+from otpgate.cli.main import app as cli
 from otpgate.core.model import Environment
 from otpgate.settings import Settings
 from tests.integration.sponsor_support import access_token

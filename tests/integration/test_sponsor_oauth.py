@@ -147,7 +147,7 @@ async def test_sponsor_endpoints_take_only_genuine_live_access_tokens(harness, c
 
 async def test_signing_key_survives_a_restart(harness, settings, clock):
     """A second app on the same database (another process, a restart) accepts the token."""
-    from otpgate.testing import running_app
+    from otpgate.testing.app import running_app
 
     s = await set_up_sponsor(harness, harness.sandbox_key)
     async with running_app(settings, clock=clock) as second, second.client(s.access_token) as c:

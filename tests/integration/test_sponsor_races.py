@@ -17,7 +17,7 @@ import pytest
 
 from otpgate.core.clock import FakeClock
 from otpgate.settings import Settings
-from otpgate.testing import Harness, running_app
+from otpgate.testing.app import Harness, running_app
 from tests.integration.sponsor_support import SPONSOR, SponsorSetup, set_up_sponsor
 from tests.support.pgdb import fresh_database
 from tests.support.services import require_postgres, require_redis

@@ -9,7 +9,7 @@ import pytest
 
 from otpgate.core.clock import FakeClock
 from otpgate.settings import Settings
-from otpgate.testing import running_app
+from otpgate.testing.app import running_app
 from tests.integration.sponsor_support import set_up_sponsor
 from tests.support.services import require_postgres
 

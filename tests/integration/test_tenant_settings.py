@@ -7,9 +7,9 @@ import asyncio
 import pytest
 from typer.testing import CliRunner
 
-from otpgate.cli import app as cli
+from otpgate.cli.main import app as cli
 from otpgate.settings import Settings
-from otpgate.testing import running_app
+from otpgate.testing.app import running_app
 
 EMAIL = "cliente@example.com"
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from otpgate.storage import migrate
-from otpgate.storage.redis_limiter import RedisLimiter, connect
+from otpgate.adapters.redis.limiter import RedisLimiter, connect
+from otpgate.adapters.sql import migrate
 from tests.support.pgdb import fresh_database
 from tests.support.services import require_postgres, require_redis
 

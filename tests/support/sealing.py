@@ -8,9 +8,9 @@ import sqlite3
 from pathlib import Path
 
 from otpgate import secretfile
+from otpgate.adapters.sql.reseal import COLUMNS
+from otpgate.adapters.sql.sealed import Sealer
 from otpgate.settings import Settings
-from otpgate.storage.reseal import COLUMNS
-from otpgate.storage.sealed import Sealer
 
 
 def sealer_of(settings: Settings) -> Sealer:

@@ -10,7 +10,7 @@ from otpgate.core.model import Channel, Destination, DestinationKind, Environmen
 from otpgate.core.ports import NoLimiter
 from otpgate.core.service import OtpService, SendResult, StartRequest, VerifyResult
 from otpgate.core.session import VerificationSession
-from otpgate.fakes import MemoryUnitOfWorkFactory
+from otpgate.testing.fakes import MemoryUnitOfWorkFactory
 
 PHONE = Destination(DestinationKind.PHONE, "+14155550100", "US", "mobile", "1")
 EMAIL = Destination(DestinationKind.EMAIL, "jane@example.com")

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from otpgate.adapters.delivery.base import ProviderError
+from otpgate.adapters.delivery.courier import Courier, RetryPolicy
+from otpgate.adapters.delivery.fakes import ScriptedProvider
+from otpgate.adapters.delivery.templates import Renderer
 from otpgate.core.model import Channel, Environment
-from otpgate.delivery.base import ProviderError
-from otpgate.delivery.courier import Courier, RetryPolicy
-from otpgate.delivery.fakes import ScriptedProvider
-from otpgate.delivery.templates import Renderer
 from tests.support.messages import outgoing, phone
 
 DOWN = ProviderError("a: HTTP 503", status_code=503)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from otpgate.adapters.sql.db import async_url
 from otpgate.settings import Settings
-from otpgate.storage.db import async_url
 
 
 @pytest.mark.parametrize(

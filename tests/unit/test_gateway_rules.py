@@ -6,7 +6,7 @@ import pytest
 
 from otpgate.core.errors import InvalidInput
 from otpgate.core.model import Destination, DestinationKind
-from otpgate.gateway.rules import OutOfBandOptions, Screening, personalise, screen
+from otpgate.flows.phonematch.rules import OutOfBandOptions, Screening, personalise, screen
 
 
 def phone(country: str, line_type: str) -> Destination:

@@ -20,10 +20,9 @@ from otpgate.core.model import AuditEvent, Channel, Environment, Policy, Scope
 from otpgate.core.ports import Limiter, NoLimiter
 from otpgate.core.service import OtpService
 from otpgate.core.session import SessionState, VerificationSession
-from otpgate.fakes import FullMemoryUnitOfWork, MemoryUnitOfWorkFactory
-from otpgate.gateway.records import FinalOutcome, Transaction, TransactionState
-from otpgate.gateway.rules import OutOfBandOptions
-from otpgate.gateway.service import (
+from otpgate.flows.phonematch.records import FinalOutcome, Transaction, TransactionState
+from otpgate.flows.phonematch.rules import OutOfBandOptions
+from otpgate.flows.phonematch.service import (
     ALREADY_CLOSED,
     UNUSABLE,
     BeginRequest,
@@ -33,6 +32,7 @@ from otpgate.gateway.service import (
     SendOutcome,
     hash_token,
 )
+from otpgate.testing.fakes import FullMemoryUnitOfWork, MemoryUnitOfWorkFactory
 
 PHONE = "+14155550100"
 FAILING = "+11234567890"  # the sandbox's number whose delivery always fails

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from otpgate.storage.sealed import PREFIX, Sealer, SealError
+from otpgate.adapters.sql.sealed import PREFIX, Sealer, SealError
 
 OLD, NEW, LOOKUP = b"o" * 32, b"n" * 32, b"l" * 32
 

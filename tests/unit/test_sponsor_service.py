@@ -15,17 +15,17 @@ from otpgate.core.model import Channel, Destination, DestinationKind, Environmen
 from otpgate.core.ports import Limiter, NoLimiter
 from otpgate.core.service import OtpService
 from otpgate.core.session import SessionState
-from otpgate.fakes import MemoryUnitOfWorkFactory
-from otpgate.sponsors.errors import (
+from otpgate.flows.sponsor.errors import (
     AlreadyValidated,
     ChannelUnavailable,
     DeliveryFailed,
     OtpGone,
     WrongCode,
 )
-from otpgate.sponsors.memory import MemoryChallenges
-from otpgate.sponsors.model import ClientBudget, SponsorPolicy
-from otpgate.sponsors.service import SendOtp, SponsorService
+from otpgate.flows.sponsor.memory import MemoryChallenges
+from otpgate.flows.sponsor.model import ClientBudget, SponsorPolicy
+from otpgate.flows.sponsor.service import SendOtp, SponsorService
+from otpgate.testing.fakes import MemoryUnitOfWorkFactory
 
 TENANT = "t1"
 PROD = Scope(TENANT, Environment.PRODUCTION)

@@ -4,15 +4,15 @@ from pathlib import Path
 
 import pytest
 
-from otpgate.core.model import Channel
-from otpgate.delivery.catalog import (
+from otpgate.adapters.delivery.catalog import (
     BUILTIN_LOCALES,
     TemplateError,
     check_template,
     load_book,
 )
-from otpgate.delivery.gsm import is_gsm7, segments
-from otpgate.delivery.templates import Renderer
+from otpgate.adapters.delivery.gsm import is_gsm7, segments
+from otpgate.adapters.delivery.templates import Renderer
+from otpgate.core.model import Channel
 from tests.support.messages import EMAIL, outgoing, phone
 
 

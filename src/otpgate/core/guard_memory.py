@@ -1,6 +1,6 @@
 """In-memory adapters of the guard's ports: the fakes the tests use, shipped with the package.
 
-They keep the same semantics as :mod:`otpgate.storage.guard_redis` (the guard counter
+They keep the same semantics as :mod:`otpgate.adapters.redis.guard` (the guard counter
 contract suite runs against both). :class:`FaultyGuardStore` raises on every call, to
 show the guard failing open.
 """

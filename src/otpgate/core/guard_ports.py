@@ -10,7 +10,7 @@ answers a whole send check in a handful of round trips:
 Keys never hold a destination in clear: the guard hands adapters keyed hashes of
 numbers, prefixes, addresses and IP addresses (a copy of Redis reveals no destination).
 In-memory fakes live in :mod:`otpgate.core.guard_memory`, Redis in
-:mod:`otpgate.storage.guard_redis`.
+:mod:`otpgate.adapters.redis.guard`.
 """
 
 from __future__ import annotations

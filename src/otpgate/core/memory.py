@@ -8,7 +8,7 @@ contract suite (``tests/contract``) runs these and the SQL adapters through the 
 cases, so a test of a flow on these fakes says something true about production.
 
 Flows add their own in-memory stores by subclassing :class:`MemoryUnitOfWork`
-(``otpgate.testing`` does, for every flow).
+(``otpgate.testing.app`` does, for every flow).
 """
 
 from __future__ import annotations

@@ -45,6 +45,16 @@ class Principal:
     key_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    """A new API key, shown to its owner once: only its hash is kept."""
+
+    key: str
+    key_id: str
+    tenant: Tenant
+    environment: Environment
+
+
 class Channel(enum.StrEnum):
     SMS = "sms"
     VOICE = "voice"

@@ -156,6 +156,20 @@ class OutboxEntry:
     created_at: float
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """A kept message, as the outbox API lists it."""
+
+    id: str
+    tenant_id: str
+    environment: str
+    channel: str
+    destination: str
+    subject: str | None
+    body: str
+    created_at: float
+
+
 class OutboxRepository(Protocol):
     async def add(self, entry: OutboxEntry) -> str:
         """Keep the message; return its id."""

@@ -1,0 +1,1 @@
+"""Adapters behind the core's ports: SQL, Redis, delivery providers."""

@@ -1,0 +1,1 @@
+"""Redis: the shared rate counters and the guard's store."""

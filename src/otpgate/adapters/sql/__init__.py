@@ -1,0 +1,1 @@
+"""SQLite and PostgreSQL: the schema, migrations, the unit of work and its stores."""

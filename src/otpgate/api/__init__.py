@@ -1,1 +1,0 @@
-"""The HTTP front-ends. Each package translates one wire format; none imports another."""

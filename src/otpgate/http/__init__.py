@@ -1,1 +1,0 @@
-"""HTTP plumbing shared by every front-end: middleware and key authentication."""

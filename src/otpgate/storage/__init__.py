@@ -1,1 +1,0 @@
-"""Persistence adapters: SQLAlchemy 2 (SQLite, PostgreSQL) behind the core's ports."""

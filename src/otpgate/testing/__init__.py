@@ -1,0 +1,1 @@
+"""What tests use: the in-memory unit of work and fakes, and app builders for HTTP tests."""

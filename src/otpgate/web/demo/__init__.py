@@ -1,0 +1,1 @@
+"""The demo verification page: a reference front-end served by otpgate itself."""
