@@ -26,12 +26,21 @@ EXPECTED = {
     "verify_wrong": "400",
     "verify_right": "200",
     "get": "200",
+    "gateway_wrong": "200",
+    "sponsor_wrong": "422",
 }
 # Bench-only otpgate settings (run.py's docstring says why), the same for every stage.
 BENCH_SETTINGS = {
     "OTPGATE_OTP_MAX_ATTEMPTS": "100",
     "OTPGATE_VERIFY_LIMIT_PER_MINUTE": "10000",
     "OTPGATE_OTP_TTL_SECONDS": "3600",
+    # Production keys deliver to the outbox, as `make run` has it (the default since the
+    # environment wall is off: with no provider a production send would fail).
+    "OTPGATE_PRODUCTION_OUTBOX": "true",
+    # The same for the sponsor API's own limits (its wrong-code flow, bench/apis.py).
+    "OTPGATE_SPONSOR_OTP_MAX_ATTEMPTS": "100",
+    "OTPGATE_SPONSOR_SENDS_PER_HOUR": "10000",
+    "OTPGATE_SPONSOR_CLIENT_REQUESTS_PER_MINUTE": "100000",
     # The guard stays on: every start pays its number checks and its counting (one
     # multi-row upsert and one read). Its thresholds are lifted, as the attempt limit is:
     # the failure budget would lock the seeded destinations the wrong-code flow guesses

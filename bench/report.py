@@ -21,6 +21,8 @@ FLOWS = [
     ("verify_wrong", "otpgate verify, wrong code (PATCH → 400)", "sqlite_write"),
     ("verify_right", "otpgate verify, right code (PATCH → 200)", "sqlite_write"),
     ("get", "otpgate GET evaluation", "bare"),
+    ("gateway_wrong", "otpgate gateway continue, wrong code (→ 200 FAIL)", "verify_wrong"),
+    ("sponsor_wrong", "otpgate sponsor validate, wrong code (→ 422)", "verify_wrong"),
 ]
 
 
@@ -78,7 +80,7 @@ def render(
             base = results.get(floor or "", {}).get(conns)
             if base is not None:
                 ratio = f"{r.rps / base.rps:.2f}x {floor}"
-            expected = {"verify_wrong": "400"}.get(name, "200")
+            expected = {"verify_wrong": "400", "sponsor_wrong": "422"}.get(name, "200")
             odd = sum(v for k, v in r.statuses.items() if k != expected)
             odd += sum(r.errors.values()) - r.errors.get("status", 0)
             cpu = ""

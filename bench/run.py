@@ -36,7 +36,7 @@ from pathlib import Path
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "src")]
 sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
 
-from bench import report, scaleout, usage  # noqa: E402
+from bench import apis, report, scaleout, usage  # noqa: E402
 from bench.procs import (  # noqa: E402
     BENCH_SETTINGS,
     EXPECTED,
@@ -155,6 +155,21 @@ class Bench:
                 self.load("verify_wrong", srv.url, "verify", [key, str(wrong), t], conns)
                 self.load("verify_right", srv.url, "verify", [key, str(right[conns]), t], conns)
                 self.load("get", srv.url, "get", [key, str(wrong), t], conns)
+            self.other_apis(srv.url, key, t)
+
+    def other_apis(self, url: str, key: str, t: str) -> None:
+        """The gateway's and the sponsor API's wrong-code checks, on pools made over HTTP."""
+        want = {"gateway_wrong", "sponsor_wrong"} & set(self.opts.flows)
+        if not want:
+            return
+        t0 = time.monotonic()
+        size = self.opts.wrong_pool // 4
+        gateway = apis.gateway_pool(url, key, size, self.work / "gateway.txt")
+        sponsor, token = apis.sponsor_pool(url, key, size, self.work / "sponsor.txt")
+        print(f"gateway and sponsor pools made in {time.monotonic() - t0:.1f} s", flush=True)
+        for conns in self.opts.connections:
+            self.load("gateway_wrong", url, "continue", [str(gateway), t], conns)
+            self.load("sponsor_wrong", url, "validate", [token, str(sponsor), t], conns)
 
     def scale(self) -> None:
         """Wrong-code verify latency with 1,000 stored sessions, then with ``--scale``."""
