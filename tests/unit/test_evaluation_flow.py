@@ -31,25 +31,13 @@ from otpgate.flows.evaluation.service import (
 )
 from otpgate.flows.evaluation.states import EvaluationState
 from otpgate.testing.flows import FlowRig
+from tests.integration.evalkit import PII
 
 TENANT = "t1"
 PHONE = "+14155550100"
 FAILING = "+11234567890"  # the sandbox's number whose delivery always fails
 OTP = "otp_verification"
 ONBOARDING = "individual_onboarding"
-PII: JsonObject = {
-    "given_name": "Jane",
-    "family_name": "Doe",
-    "national_id": "123-45-6789",
-    "date_of_birth": "1990-05-17",
-    "address": {
-        "line_1": "1 Market St",
-        "locality": "San Francisco",
-        "major_admin_division": "CA",
-        "postal_code": "94105",
-        "country": "US",
-    },
-}
 
 
 class Evaluations(FlowRig):

@@ -17,6 +17,7 @@ from otpgate.core.model import Channel, Destination, DestinationKind, Environmen
 from otpgate.core.states import TransitionTable
 from otpgate.core.uow import StoredAnswer
 from otpgate.flows.evaluation import states as evaluation
+from otpgate.flows.evaluation.records import Evaluation
 from otpgate.flows.evaluation.review import StateChange
 from otpgate.flows.evaluation.service import PatchAction, PatchResult, StartEvaluation
 from otpgate.flows.evaluation.states import EvaluationState as E
@@ -157,12 +158,16 @@ def _without(table: TransitionTable[Any], source: Any, target: Any) -> Transitio
     return TransitionTable(table.name, table.states, moves)
 
 
+async def _started(rig: FlowRig) -> Evaluation:
+    start = StartEvaluation("t1", Environment.PRODUCTION, "c-1", "otp_verification", phone=PHONE)
+    return (await rig.evaluations.start(start)).evaluation
+
+
 async def test_an_evaluation_change_its_table_drops_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     rig = FlowRig()
-    start = StartEvaluation("t1", Environment.PRODUCTION, "c-1", "otp_verification", phone=PHONE)
-    ev = (await rig.evaluations.start(start)).evaluation
+    ev = await _started(rig)
     strict = _without(evaluation.TRANSITIONS, E.AWAITING_CODE, E.CLOSED)
     monkeypatch.setattr("otpgate.flows.evaluation.service.TRANSITIONS", strict)
     with pytest.raises(IllegalTransition):
@@ -176,8 +181,7 @@ async def test_a_reviewers_change_its_table_drops_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     rig = FlowRig()
-    start = StartEvaluation("t1", Environment.PRODUCTION, "c-1", "otp_verification", phone=PHONE)
-    ev = (await rig.evaluations.start(start)).evaluation
+    ev = await _started(rig)
     await rig.evaluations.patch("t1", ev.id, "r", PatchAction(resume=True), _answer)
     strict = _without(evaluation.TRANSITIONS, E.CLOSED, E.OPEN)
     monkeypatch.setattr("otpgate.flows.evaluation.service.TRANSITIONS", strict)

@@ -5,7 +5,7 @@ neither extends it nor resets its attempts.
 
 ```mermaid
 stateDiagram-v2
-    [*] --> pending: start (code delivered)
+    [*] --> pending: start (the code is on its way)
     pending --> verified: correct code
     pending --> failed: max_attempts-th wrong code
     pending --> expired: any use after expires_at

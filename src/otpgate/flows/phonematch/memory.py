@@ -7,8 +7,6 @@ token_hash, final_token_hash)``; memory units of work are serial, so the lock th
 
 from __future__ import annotations
 
-from typing import Any
-
 from otpgate.core.memory import MemoryUnitOfWork
 from otpgate.core.model import Scope
 from otpgate.flows.phonematch.records import (
@@ -25,7 +23,7 @@ class MemoryTransactions:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self.uow = uow
 
-    def _rows(self) -> dict[Any, _Row]:
+    def _rows(self) -> dict[str, _Row]:
         return self.uow.table("gateway_transactions")
 
     async def create(self, transaction: Transaction, token_hash: str) -> None:

@@ -10,7 +10,7 @@ The core counts attempts and decides codes; this module adds the sponsor's rules
 (channels, on-file destinations, which operations need an OTP), the sponsor API's
 own limits, and the mapping of ``otp_id`` to session and token.
 
-Every use case is one unit of work (``sponsors/ports.py``), its audit events included.
+Every use case is one unit of work (``ports.py``), its audit events included.
 Outside counters (Redis, ``otp.limiter``) are hit before it opens; when they cannot
 count, the same limits are counted in it (``uow.counters``). A refusal (a wrong code,
 an unknown id, a limit) is an answer: its unit of work commits what it counted (the
