@@ -153,9 +153,12 @@ def test_a_finished_transaction_cannot_finish_again() -> None:
 # -- the flows ask their tables: a move a table drops is refused, nothing written ----
 
 
-def _without(table: TransitionTable[Any], source: Any, target: Any) -> TransitionTable[Any]:
+def _drop(mp: pytest.MonkeyPatch, flow: str, table: TransitionTable[Any], move: Any) -> None:
+    """Run ``flows.<flow>.service`` with ``table`` less ``move`` (a ``(source, target)``)."""
+    source, target = move
     moves = {s: set(ts) - ({target} if s == source else set()) for s, ts in table.moves.items()}
-    return TransitionTable(table.name, table.states, moves)
+    strict = TransitionTable(table.name, table.states, moves)
+    mp.setattr(f"otpgate.flows.{flow}.service.TRANSITIONS", strict)
 
 
 async def _started(rig: FlowRig) -> Evaluation:
@@ -168,8 +171,7 @@ async def test_an_evaluation_change_its_table_drops_is_refused(
 ) -> None:
     rig = FlowRig()
     ev = await _started(rig)
-    strict = _without(evaluation.TRANSITIONS, E.AWAITING_CODE, E.CLOSED)
-    monkeypatch.setattr("otpgate.flows.evaluation.service.TRANSITIONS", strict)
+    _drop(monkeypatch, "evaluation", evaluation.TRANSITIONS, (E.AWAITING_CODE, E.CLOSED))
     with pytest.raises(IllegalTransition):
         await rig.evaluations.patch("t1", ev.id, "r", PatchAction(resume=True), _answer)
     after = (await rig.evaluations.get("t1", ev.id)).evaluation
@@ -183,8 +185,7 @@ async def test_a_reviewers_change_its_table_drops_is_refused(
     rig = FlowRig()
     ev = await _started(rig)
     await rig.evaluations.patch("t1", ev.id, "r", PatchAction(resume=True), _answer)
-    strict = _without(evaluation.TRANSITIONS, E.CLOSED, E.OPEN)
-    monkeypatch.setattr("otpgate.flows.evaluation.service.TRANSITIONS", strict)
+    _drop(monkeypatch, "evaluation", evaluation.TRANSITIONS, (E.CLOSED, E.OPEN))
     with pytest.raises(IllegalTransition):
         await rig.evaluations.set_state("t1", ev.id, StateChange("REVIEW", "OPEN"))
     assert (await rig.evaluations.get("t1", ev.id)).evaluation.state is E.CLOSED
@@ -208,8 +209,7 @@ async def test_a_gateway_finish_its_table_drops_is_refused(
         )
     )
     assert begun.token is not None
-    strict = _without(phonematch.TRANSITIONS, T.PENDING, T.PASSED)
-    monkeypatch.setattr("otpgate.flows.phonematch.service.TRANSITIONS", strict)
+    _drop(monkeypatch, "phonematch", phonematch.TRANSITIONS, (T.PENDING, T.PASSED))
     with pytest.raises(IllegalTransition):
         await rig.gateway.check(begun.token, rig.courier.last_code())
     [(transaction, _, final)] = rig.db.table("gateway_transactions").values()
@@ -243,8 +243,7 @@ async def test_a_sponsor_validation_its_table_drops_is_refused(
 ) -> None:
     rig = FlowRig()
     otp_id = await _sent_sponsor_otp(rig)
-    strict = _without(sponsor.TRANSITIONS, O.SENT, O.VALIDATED)
-    monkeypatch.setattr("otpgate.flows.sponsor.service.TRANSITIONS", strict)
+    _drop(monkeypatch, "sponsor", sponsor.TRANSITIONS, (O.SENT, O.VALIDATED))
     with pytest.raises(IllegalTransition):
         await rig.sponsors.validate("t1", Environment.PRODUCTION, otp_id, rig.courier.last_code())
     assert rig.db.table("sponsor_verification_tokens") == {}
@@ -257,8 +256,7 @@ async def test_a_sponsor_redemption_its_table_drops_is_refused(
     otp_id = await _sent_sponsor_otp(rig)
     code = rig.courier.last_code()
     issued = await rig.sponsors.validate("t1", Environment.PRODUCTION, otp_id, code)
-    strict = _without(sponsor.TRANSITIONS, O.VALIDATED, O.REDEEMED)
-    monkeypatch.setattr("otpgate.flows.sponsor.service.TRANSITIONS", strict)
+    _drop(monkeypatch, "sponsor", sponsor.TRANSITIONS, (O.VALIDATED, O.REDEEMED))
     token = issued.otp_verification_token
     with pytest.raises(NotFound):  # what a token that cannot be redeemed any more gets
         await rig.sponsors.redeem("t1", Environment.PRODUCTION, token, "op")
