@@ -241,7 +241,10 @@ class EvaluationService:
             current = await uow.evaluations.get(ev.tenant_id, ev.id) or ev
             after = self._delivered(current, session, result, now)
             await uow.evaluations.add_enrichment(ev.id, after.enrichments[-1], now)
-            if _awaiting_code(current) and current.eval_status == EvalStatus.IN_PROGRESS:
+            if (
+                current.state is EvaluationState.AWAITING_CODE
+                and current.eval_status == EvalStatus.IN_PROGRESS
+            ):
                 current = await self._save(uow, current, after)
             else:
                 current = replace(current, enrichments=after.enrichments)
@@ -296,7 +299,7 @@ class EvaluationService:
         now = self.clock.now()
         if (
             session is None
-            or not _awaiting_code(ev)
+            or ev.state is not EvaluationState.AWAITING_CODE
             or session.effective_state(now) is not SessionState.EXPIRED
         ):
             return EvaluationView(ev, self.workflow(ev.workflow), session)
@@ -312,7 +315,7 @@ class EvaluationService:
         now = self.clock.now()
         if (
             session is not None
-            and _awaiting_code(ev)
+            and ev.state is EvaluationState.AWAITING_CODE
             and session.effective_state(now) is SessionState.EXPIRED
         ):
             session = await self.otp.expire(uow, session, now)
@@ -437,7 +440,9 @@ class EvaluationService:
         self, uow: EvaluationUnitOfWork, ev: Evaluation, now: float
     ) -> PatchResult | None:
         """The evaluation closed as expired, if it waits for a code whose TTL has passed."""
-        session = await self._session(uow, ev) if _awaiting_code(ev) else None
+        session = (
+            await self._session(uow, ev) if ev.state is EvaluationState.AWAITING_CODE else None
+        )
         if session is None or session.effective_state(now) is not SessionState.EXPIRED:
             return None
         session = await self.otp.expire(uow, session, now)
@@ -483,11 +488,11 @@ class EvaluationService:
 
     async def _resume(self, uow: EvaluationUnitOfWork, ev: Evaluation, now: float) -> PatchResult:
         wf = self.workflow(ev.workflow)
-        if _awaiting_code(ev) and ev.session_id:
+        if ev.state is EvaluationState.AWAITING_CODE and ev.session_id:
             session = await self.otp.cancel(uow, ev.tenant_id, ev.session_id, now)
             closed = await self._close(uow, ev, wf.on_resume)
             return PatchResult(PatchKind.RESUMED, self._view(closed, session))
-        if _awaiting_details(ev):
+        if ev.state is EvaluationState.AWAITING_DETAILS:
             closed = await self._close(uow, ev, PII_SKIPPED)
             return PatchResult(PatchKind.RESUMED, self._view(closed, await self._session(uow, ev)))
         raise Conflict("the evaluation is closed; start a new one")
@@ -495,7 +500,7 @@ class EvaluationService:
     async def _details(
         self, uow: EvaluationUnitOfWork, ev: Evaluation, details: JsonObject
     ) -> PatchResult:
-        if not _awaiting_details(ev):
+        if ev.state is not EvaluationState.AWAITING_DETAILS:
             raise Conflict("the evaluation is not waiting for personal details")
         merged = dict(ev.individual)
         for key, value in details.items():
@@ -524,7 +529,7 @@ class EvaluationService:
             async with self.uow() as uow:
                 ev = await self._load(uow, tenant_id, eval_id, environment)
                 self._same_workflow(ev, change.workflow)
-                if _awaiting_code(ev):
+                if ev.state is EvaluationState.AWAITING_CODE:
                     raise Conflict(
                         "the evaluation is waiting for a code: verify, resend or resume it first"
                     )
@@ -603,7 +608,7 @@ class EvaluationService:
     async def _pending_session_id(
         self, uow: EvaluationUnitOfWork, ev: Evaluation, now: float
     ) -> str:
-        if not _awaiting_code(ev) or ev.session_id is None:
+        if ev.state is not EvaluationState.AWAITING_CODE or ev.session_id is None:
             raise Conflict("the evaluation is not waiting for a code")
         return ev.session_id
 
@@ -701,14 +706,6 @@ class _Raced(Conflict):
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def _awaiting_code(ev: Evaluation) -> bool:
-    return ev.state is EvaluationState.AWAITING_CODE
-
-
-def _awaiting_details(ev: Evaluation) -> bool:
-    return ev.state is EvaluationState.AWAITING_DETAILS
 
 
 def _state(ev: Evaluation) -> dict[str, object]:
