@@ -49,6 +49,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/ruff format --check src tests $(wildcard bench)
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 # The README test (tests/e2e/test_readme.py) runs its examples, which use curl and jq.
 readme-deps:

@@ -10,7 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from otpgate.core.guard_settings import GuardSettings, TenantBudget
 from otpgate.core.model import Policy
-from otpgate.flows.evaluation.definitions import WorkflowError, load_catalog, with_aliases
+from otpgate.flows.evaluation.definitions import WorkflowError, with_aliases
+from otpgate.workflow_files import load_catalog
 
 
 class Settings(BaseSettings):

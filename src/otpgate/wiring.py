@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
+import disposable_email_domains
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,6 +18,7 @@ from otpgate.adapters.delivery.courier import Courier, RetryPolicy
 from otpgate.adapters.delivery.outbox import OutboxProvider
 from otpgate.adapters.delivery.registry import build_routes
 from otpgate.adapters.delivery.templates import Renderer
+from otpgate.adapters.ids import new_ulid
 from otpgate.adapters.redis.limiter import RedisLimiter, connect
 from otpgate.adapters.sql.accounts import AccountStore, LegacySecrets
 from otpgate.adapters.sql.clients import ClientDirectory
@@ -31,18 +33,20 @@ from otpgate.core.clock import Clock, SystemClock
 from otpgate.core.codes import Keyring
 from otpgate.core.model import Channel
 from otpgate.core.ports import Courier as CourierPort
-from otpgate.core.ports import Limiter, NoLimiter
+from otpgate.core.ports import DestinationParsers, Limiter, NoLimiter
 from otpgate.core.service import OtpService
 from otpgate.core.uow import OutboxMessage, UnitOfWorkFactory
-from otpgate.flows.evaluation.definitions import load_catalog
+from otpgate.destinations import parse_email, parse_phone
 from otpgate.flows.evaluation.service import EvaluationService
 from otpgate.flows.phonematch.service import GatewayService
 from otpgate.flows.sponsor.model import SponsorPolicy
 from otpgate.flows.sponsor.service import SponsorService
+from otpgate.flows.sponsor.tokens import SponsorIds
 from otpgate.observability import Metrics, count_committed, count_refusal
 from otpgate.secretfile import Secrets
 from otpgate.services import Closer, OutboxReader, ReadyCheck, Services, SponsorOAuth
 from otpgate.settings import Settings
+from otpgate.workflow_files import load_catalog
 
 
 @dataclass(kw_only=True)
@@ -224,13 +228,23 @@ async def build_services(
         limiter=limiter,
         otp=otp,
         evaluations=EvaluationService(
-            otp=otp, uow=uow, workflows=load_catalog(settings.workflows_file), clock=clock
+            otp=otp,
+            uow=uow,
+            workflows=load_catalog(settings.workflows_file),
+            clock=clock,
+            disposable_domains=frozenset(disposable_email_domains.blocklist),
         ),
-        gateway=GatewayService(otp=otp, uow=uow, clock=clock),
+        gateway=GatewayService(
+            otp=otp,
+            uow=uow,
+            clock=clock,
+            destinations=DestinationParsers(phone=parse_phone, email=parse_email),
+        ),
         sponsors=SponsorService(
             otp=otp,
             uow=uow,
             clock=clock,
+            ids=SponsorIds(ulid=new_ulid),
             policy=SponsorPolicy(
                 otp_ttl_seconds=settings.sponsor_otp_ttl_seconds,
                 max_attempts=settings.sponsor_otp_max_attempts,

@@ -2,15 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from otpgate.core.clock import FakeClock
-from otpgate.core.codes import Keyring
 from otpgate.core.guard_settings import GuardSettings
-from otpgate.core.memory import MemoryDatabase, RecordingCourier
 from otpgate.core.model import Channel, Destination, DestinationKind, Environment, Policy
-from otpgate.core.ports import NoLimiter
 from otpgate.core.service import OtpService, SendResult, StartRequest, VerifyResult
 from otpgate.core.session import VerificationSession
 from otpgate.testing.fakes import MemoryUnitOfWorkFactory
+from otpgate.testing.flows import FlowRig
 
 PHONE = Destination(DestinationKind.PHONE, "+14155550100", "US", "mobile", "1")
 EMAIL = Destination(DestinationKind.EMAIL, "jane@example.com")
@@ -70,21 +67,12 @@ class Requests:
             return await self.otp.get(uow, tenant_id, session_id)
 
 
-class Core:
+class Core(FlowRig):
+    """The shared rig, driven through the core's use cases (``service``)."""
+
     def __init__(self, policy: Policy | None = None, guard: GuardSettings | None = None) -> None:
-        self.clock = FakeClock()
-        self.store = MemoryDatabase()
-        self.courier = RecordingCourier()
-        self.uow = MemoryUnitOfWorkFactory(self.store)
-        self.otp = OtpService(
-            uow=self.uow,
-            limiter=NoLimiter(),
-            courier=self.courier,
-            keyring=Keyring({"k1": b"k" * 32}, current="k1", lookup_key=b"l" * 32),
-            clock=self.clock,
-            policy=policy or Policy(),
-            guard=guard,
-        )
+        super().__init__(policy=policy, guard=guard)
+        self.store = self.db
         self.service = Requests(self.otp, self.uow)
 
     def request(

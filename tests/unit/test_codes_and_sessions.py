@@ -55,7 +55,7 @@ def test_well_formed_codes() -> None:
 def test_only_pending_sessions_move() -> None:
     for state in SessionState:
         if state is SessionState.PENDING:
-            assert TRANSITIONS[state]
+            assert TRANSITIONS.moves[state]
         else:
             assert not any(can_transition(state, t) for t in SessionState)
 

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
-from otpgate.core.clock import FakeClock
-from otpgate.core.codes import Keyring
 from otpgate.core.errors import NotFound, RateLimited
-from otpgate.core.memory import MemoryDatabase, MemoryLimiter, RecordingCourier
+from otpgate.core.memory import MemoryLimiter, RecordingCourier
 from otpgate.core.model import AuditEvent, Channel, Environment, Policy, Scope
-from otpgate.core.ports import Limiter, NoLimiter
-from otpgate.core.service import OtpService
 from otpgate.core.session import SessionState, VerificationSession
 from otpgate.flows.phonematch.records import FinalOutcome, Transaction, TransactionState
 from otpgate.flows.phonematch.rules import OutOfBandOptions
@@ -28,11 +25,10 @@ from otpgate.flows.phonematch.service import (
     BeginRequest,
     CheckOutcome,
     CheckResult,
-    GatewayService,
     SendOutcome,
     hash_token,
 )
-from otpgate.testing.fakes import FullMemoryUnitOfWork, MemoryUnitOfWorkFactory
+from otpgate.testing.flows import FlowRig, InjectedFailure
 
 PHONE = "+14155550100"
 FAILING = "+11234567890"  # the sandbox's number whose delivery always fails
@@ -40,66 +36,12 @@ FAILING = "+11234567890"  # the sandbox's number whose delivery always fails
 LIVE = Scope("t1", Environment.PRODUCTION)
 
 
-class Broken(Exception):
-    pass
+class Gateway(FlowRig):
+    """The shared rig, with the gateway's own helpers."""
 
-
-class CountingFactory(MemoryUnitOfWorkFactory):
-    """Counts the units of work opened; ``fail_on`` makes a step of one of them raise."""
-
-    def __init__(self, db: MemoryDatabase) -> None:
-        super().__init__(db)
-        self.opened = 0
-        self.reads = 0
-        self.fail_audit: str | None = None
-        self.fail_commit = False
-
-    def __call__(self) -> FullMemoryUnitOfWork:
-        self.opened += 1
-        uow = super().__call__()
-        fail_audit, fail_commit = self.fail_audit, self.fail_commit
-        record, commit = uow.audit.record, uow.commit
-
-        async def audited(event: AuditEvent) -> None:
-            await record(event)
-            if event.action == fail_audit:
-                raise Broken(event.action)
-
-        async def committed() -> None:
-            if fail_commit:
-                raise Broken("commit")
-            await commit()
-
-        uow.audit.record = audited  # type: ignore[method-assign]
-        uow.commit = committed  # type: ignore[method-assign]
-        return uow
-
-    def reading(self) -> FullMemoryUnitOfWork:
-        self.reads += 1
-        return MemoryUnitOfWorkFactory.__call__(self)
-
-
-class Gateway:
-    def __init__(
-        self,
-        *,
-        courier: RecordingCourier | None = None,
-        limiter: Limiter | None = None,
-        policy: Policy | None = None,
-    ) -> None:
-        self.clock = FakeClock()
-        self.db = MemoryDatabase()
-        self.uow = CountingFactory(self.db)
-        self.courier = courier or RecordingCourier()
-        self.otp = OtpService(
-            uow=self.uow,
-            limiter=limiter or NoLimiter(),
-            courier=self.courier,
-            keyring=Keyring({"k1": b"k" * 32}, current="k1", lookup_key=b"l" * 32),
-            clock=self.clock,
-            policy=policy or Policy(),
-        )
-        self.service = GatewayService(otp=self.otp, uow=self.uow, clock=self.clock)
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.service = self.gateway
 
     def request(
         self,
@@ -131,8 +73,8 @@ class Gateway:
         [session] = self.db.sessions.values()
         return session
 
-    def events(self, subject_type: str = "gateway_transaction") -> list[AuditEvent]:
-        return [e for e in self.db.events if e.subject_type == subject_type]
+    def events(self, subject_type: str | None = "gateway_transaction") -> list[AuditEvent]:
+        return super().events(subject_type)
 
     def code(self) -> str:
         return self.courier.last_code()
@@ -402,7 +344,7 @@ async def test_a_begin_that_fails_after_the_audit_leaves_neither_row_nor_event(
     gw: Gateway,
 ) -> None:
     gw.uow.fail_audit = "created"
-    with pytest.raises(Broken):
+    with pytest.raises(InjectedFailure):
         await gw.service.begin(gw.request())
     assert gw.transactions() == [] and gw.events() == []
     # The first unit of work (the session) had committed; the second rolled back whole.
@@ -413,7 +355,7 @@ async def test_a_begin_that_fails_after_the_audit_leaves_neither_row_nor_event(
 async def test_a_check_whose_commit_fails_changes_nothing(gw: Gateway) -> None:
     token = await gw.token()
     gw.uow.fail_commit = True
-    with pytest.raises(Broken):
+    with pytest.raises(InjectedFailure):
         await gw.service.check(token, gw.code())
     assert gw.transactions()[0].state is TransactionState.PENDING
     assert gw.session().state is SessionState.PENDING and gw.session().attempts == 0
@@ -427,7 +369,7 @@ async def test_a_check_whose_commit_fails_changes_nothing(gw: Gateway) -> None:
 async def test_a_finish_whose_audit_fails_leaves_the_transaction_open(gw: Gateway) -> None:
     token = await gw.token()
     gw.uow.fail_audit = "finished"
-    with pytest.raises(Broken):
+    with pytest.raises(InjectedFailure):
         await gw.service.check(token, gw.code())
     assert gw.transactions()[0].state is TransactionState.PENDING
     assert gw.session().state is SessionState.PENDING

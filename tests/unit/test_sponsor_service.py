@@ -7,13 +7,10 @@ from typing import Any
 
 import pytest
 
-from otpgate.core.clock import FakeClock
-from otpgate.core.codes import Keyring
 from otpgate.core.errors import Forbidden, InvalidInput, NotFound, RateLimited
 from otpgate.core.memory import MemoryLimiter, RecordingCourier
-from otpgate.core.model import Channel, Destination, DestinationKind, Environment, Policy, Scope
+from otpgate.core.model import Channel, Destination, DestinationKind, Environment, Scope
 from otpgate.core.ports import Limiter, NoLimiter
-from otpgate.core.service import OtpService
 from otpgate.core.session import SessionState
 from otpgate.flows.sponsor.errors import (
     AlreadyValidated,
@@ -24,8 +21,8 @@ from otpgate.flows.sponsor.errors import (
 )
 from otpgate.flows.sponsor.memory import MemoryChallenges
 from otpgate.flows.sponsor.model import ClientBudget, SponsorPolicy
-from otpgate.flows.sponsor.service import SendOtp, SponsorService
-from otpgate.testing.fakes import MemoryUnitOfWorkFactory
+from otpgate.flows.sponsor.service import SendOtp
+from otpgate.testing.flows import FlowRig
 
 TENANT = "t1"
 PROD = Scope(TENANT, Environment.PRODUCTION)
@@ -37,7 +34,9 @@ EMAIL = Destination(DestinationKind.EMAIL, "ana@example.com")
 FAILING = Destination(DestinationKind.PHONE, "+11234567890", "US", "mobile", "1")
 
 
-class World:
+class World(FlowRig):
+    """The shared rig, with the sponsor flow's own helpers."""
+
     def __init__(
         self,
         *,
@@ -45,19 +44,8 @@ class World:
         courier: RecordingCourier | None = None,
         policy: SponsorPolicy | None = None,
     ) -> None:
-        self.clock = FakeClock()
-        self.uow = MemoryUnitOfWorkFactory()
-        self.db = self.uow.db
-        self.courier = courier or RecordingCourier()
-        self.otp = OtpService(
-            uow=self.uow,
-            limiter=limiter or NoLimiter(),
-            courier=self.courier,
-            keyring=Keyring({"k1": b"k" * 32}, current="k1", lookup_key=b"l" * 32),
-            clock=self.clock,
-            policy=Policy(),
-        )
-        self.service = SponsorService(otp=self.otp, uow=self.uow, clock=self.clock, policy=policy)
+        super().__init__(limiter=limiter, courier=courier, sponsor_policy=policy)
+        self.service = self.sponsors
 
     async def set_up(self, *, active: bool = True) -> None:
         for scope in (PROD, SANDBOX):  # the same sponsor, set up in each environment
@@ -87,11 +75,7 @@ class World:
         return await self.service.redeem(TENANT, Environment.PRODUCTION, token, operation)
 
     def actions(self, subject_type: str | None = None) -> list[str]:
-        return [
-            f"{e.subject_type}.{e.action}"
-            for e in self.db.events
-            if subject_type is None or e.subject_type == subject_type
-        ]
+        return [f"{e.subject_type}.{e.action}" for e in self.events(subject_type)]
 
     def session(self, otp_id: str) -> Any:
         otp = self.db.table("sponsor_otps")[otp_id]

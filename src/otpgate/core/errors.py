@@ -77,3 +77,16 @@ class PausedForRisk(RateLimited):
 
 class DestinationLocked(RateLimited):
     code = "destination_locked"
+
+
+class IllegalTransition(ValueError):
+    """A state change its machine's transition table does not allow (``core/states.py``).
+
+    Not an :class:`OtpError`: the flows refuse such requests with a ``Conflict`` before they
+    get this far, so reaching it is a bug, answered as one (500)."""
+
+    def __init__(self, machine: str, source: object, target: object) -> None:
+        super().__init__(f"{machine}: no transition {source} -> {target}")
+        self.machine = machine
+        self.source = source
+        self.target = target

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import TypeAlias
+
+JsonValue: TypeAlias = "bool | int | float | str | list[JsonValue] | dict[str, JsonValue] | None"
+"""A value as JSON (or YAML) decodes it: what a request's free-form fields hold."""
+JsonObject: TypeAlias = "dict[str, JsonValue]"
 
 
 class Environment(enum.StrEnum):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
-from otpgate.core.model import DeliveryResult, OutgoingMessage, RateDecision
+from otpgate.core.model import DeliveryResult, Destination, OutgoingMessage, RateDecision
 from otpgate.core.uow import OutboxEntry, TenantRepository
 
 
@@ -41,3 +42,31 @@ class Courier(Protocol):
     async def deliver(self, message: OutgoingMessage) -> DeliveryResult:
         """Hand the message to a provider. Network I/O: never inside a unit of work."""
         ...
+
+
+class PhoneParser(Protocol):
+    def __call__(
+        self,
+        raw: object,
+        field: str = ...,
+        default_region: str | None = ...,
+        allow_magic: bool = ...,
+    ) -> Destination:
+        """``raw`` as an E.164 phone destination; ``InvalidInput`` naming ``field``. With
+        ``allow_magic`` the sandbox's reserved numbers pass as they are."""
+        ...
+
+
+class EmailParser(Protocol):
+    def __call__(self, raw: object, field: str = ...) -> Destination:
+        """``raw`` as a normalised email destination; ``InvalidInput`` naming ``field``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationParsers:
+    """What turns typed-in phones and emails into destinations, for a flow that parses
+    them itself (the wiring hands in ``otpgate.destinations``)."""
+
+    phone: PhoneParser
+    email: EmailParser

@@ -5,12 +5,12 @@ neither extends it nor resets its attempts.
 
 ```mermaid
 stateDiagram-v2
-    [*] --> pending: start (code delivered)
-    [*] --> undelivered: start (every provider failed)
+    [*] --> pending: start (the code is on its way)
     pending --> verified: correct code
     pending --> failed: max_attempts-th wrong code
     pending --> expired: any use after expires_at
     pending --> cancelled: resume / channel switch
+    pending --> undelivered: its first delivery failed (every provider)
 ```
 
 Every state but ``pending`` is terminal. Stores apply transitions with a
@@ -24,6 +24,7 @@ import enum
 from dataclasses import dataclass, replace
 
 from otpgate.core.model import Channel, Destination, Environment
+from otpgate.core.states import TransitionTable
 
 
 class SessionState(enum.StrEnum):
@@ -39,26 +40,28 @@ class SessionState(enum.StrEnum):
         return self is not SessionState.PENDING
 
 
-TRANSITIONS: dict[SessionState, frozenset[SessionState]] = {
-    SessionState.PENDING: frozenset(
-        {
+TRANSITIONS = TransitionTable(
+    "session",
+    SessionState,
+    {
+        SessionState.PENDING: {
             SessionState.VERIFIED,
             SessionState.FAILED,
             SessionState.EXPIRED,
             SessionState.CANCELLED,
             SessionState.UNDELIVERED,
-        }
-    ),
-    SessionState.VERIFIED: frozenset(),
-    SessionState.FAILED: frozenset(),
-    SessionState.EXPIRED: frozenset(),
-    SessionState.CANCELLED: frozenset(),
-    SessionState.UNDELIVERED: frozenset(),
-}
+        },
+        SessionState.VERIFIED: (),
+        SessionState.FAILED: (),
+        SessionState.EXPIRED: (),
+        SessionState.CANCELLED: (),
+        SessionState.UNDELIVERED: (),
+    },
+)
 
 
 def can_transition(source: SessionState, target: SessionState) -> bool:
-    return target in TRANSITIONS[source]
+    return TRANSITIONS.allows(source, target)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +98,6 @@ class VerificationSession:
         return self.state
 
     def moved(self, state: SessionState, at: float) -> VerificationSession:
-        if not can_transition(self.state, state):
-            raise ValueError(f"no transition {self.state} -> {state}")
-        return replace(self, state=state, closed_at=at)
+        """This session in ``state`` from ``at`` on; ``IllegalTransition`` (a ``ValueError``)
+        for a move the table does not allow."""
+        return replace(self, state=TRANSITIONS.move(self.state, state), closed_at=at)

@@ -14,7 +14,8 @@ from typing import Any
 from otpgate.adapters.sql.database import Row, Transaction
 from otpgate.adapters.sql.sealed import Sealer
 from otpgate.core.model import Channel, Environment
-from otpgate.flows.evaluation.records import Evaluation
+from otpgate.flows.evaluation.enrichments import Enrichment
+from otpgate.flows.evaluation.records import EvalStatus, Evaluation
 
 _STATE = (
     "status, sub_status, decision, eval_status, tags, review_queues, session_id, channel,"
@@ -81,7 +82,7 @@ def _from_rows(rows: Sequence[Row], sealer: Sealer) -> Evaluation | None:
         status=row["status"],
         sub_status=row["sub_status"],
         decision=row["decision"],
-        eval_status=row["eval_status"],
+        eval_status=EvalStatus(row["eval_status"]),
         started_at=row["started_at"],
         ended_at=row["ended_at"],
         tags=tuple(_json(row["tags"])),
@@ -135,6 +136,6 @@ class SqlEvaluations:
         }
         return await self.tx.execute(_UPDATE, params) == 1
 
-    async def add_enrichment(self, eval_id: str, body: dict[str, Any], at: float) -> None:
+    async def add_enrichment(self, eval_id: str, body: Enrichment, at: float) -> None:
         params = {"evaluation_id": eval_id, "body": json.dumps(body), "at": at}
         await self.tx.execute(_ADD_ENRICHMENT, params)

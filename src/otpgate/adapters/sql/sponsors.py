@@ -11,12 +11,21 @@ operations) are written as ``json.dumps`` text and read back from text or decode
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from dataclasses import asdict, fields
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from otpgate.adapters.sql.database import Row, Transaction
+from otpgate.adapters.sql.database import Params, Row, Transaction
 from otpgate.adapters.sql.sealed import Sealer
 from otpgate.core.model import Channel, Destination, DestinationKind, Scope
 from otpgate.flows.sponsor.model import Beneficiary, Sponsor, SponsorOtp, TokenRecord
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T")
+D = TypeVar("D", bound="DataclassInstance")
 
 _SPONSOR = "id, tenant_id, environment, slug, name, channels, otp_operations, active"
 _SCOPED = "tenant_id = :tenant_id AND environment = :environment"
@@ -133,33 +142,30 @@ def _scope(scope: Scope) -> dict[str, str]:
     return {"tenant_id": scope.tenant_id, "environment": str(scope.environment)}
 
 
+def _columns(record: type[D], row: Row) -> D:
+    """``record`` built from the row's columns of its fields' names; ``channel`` as a
+    :class:`Channel` (otp ids and verification tokens are stored that plainly)."""
+    values = {f.name: row[f.name] for f in fields(record)}
+    return record(**{**values, "channel": Channel(values["channel"])})
+
+
+def _values(record: SponsorOtp | TokenRecord) -> dict[str, object]:
+    """The inverse of :func:`_columns`: the record's fields as statement parameters."""
+    return {**asdict(record), "channel": str(record.channel)}
+
+
 def _otp(row: Row) -> SponsorOtp:
-    return SponsorOtp(
-        id=row["id"],
-        tenant_id=row["tenant_id"],
-        environment=row["environment"],
-        sponsor_id=row["sponsor_id"],
-        beneficiary_id=row["beneficiary_id"],
-        session_id=row["session_id"],
-        channel=Channel(row["channel"]),
-        created_at=row["created_at"],
-    )
+    return _columns(SponsorOtp, row)
 
 
 def _token(row: Row) -> TokenRecord:
-    return TokenRecord(
-        token_hash=row["token_hash"],
-        otp_id=row["otp_id"],
-        tenant_id=row["tenant_id"],
-        environment=row["environment"],
-        sponsor_id=row["sponsor_id"],
-        beneficiary_id=row["beneficiary_id"],
-        channel=Channel(row["channel"]),
-        created_at=row["created_at"],
-        expires_at=row["expires_at"],
-        redeemed_at=row["redeemed_at"],
-        operation=row["operation"],
-    )
+    return _columns(TokenRecord, row)
+
+
+async def _one(tx: Transaction, sql: str, params: Params, read: Callable[[Row], T]) -> T | None:
+    """The one row ``sql`` finds, read by ``read``; ``None`` if there is none."""
+    row = await tx.fetchrow(sql, params)
+    return read(row) if row is not None else None
 
 
 class SqlDirectory:
@@ -192,12 +198,10 @@ class SqlDirectory:
         return _sponsor(row)
 
     async def sponsor(self, scope: Scope, slug: str) -> Sponsor | None:
-        row = await self.tx.fetchrow(_SPONSOR_BY_SLUG, {**_scope(scope), "slug": slug})
-        return _sponsor(row) if row is not None else None
+        return await _one(self.tx, _SPONSOR_BY_SLUG, {**_scope(scope), "slug": slug}, _sponsor)
 
     async def sponsor_by_id(self, scope: Scope, sponsor_id: str) -> Sponsor | None:
-        row = await self.tx.fetchrow(_SPONSOR_BY_ID, {**_scope(scope), "id": sponsor_id})
-        return _sponsor(row) if row is not None else None
+        return await _one(self.tx, _SPONSOR_BY_ID, {**_scope(scope), "id": sponsor_id}, _sponsor)
 
     async def sponsors(self, scope: Scope) -> list[Sponsor]:
         return [_sponsor(r) for r in await self.tx.fetch(_SPONSORS, _scope(scope))]
@@ -225,8 +229,9 @@ class SqlDirectory:
         self, scope: Scope, sponsor_id: str, beneficiary_id: str
     ) -> Beneficiary | None:
         params = {**_scope(scope), "sponsor_id": sponsor_id, "beneficiary_id": beneficiary_id}
-        row = await self.tx.fetchrow(_BENEFICIARY_BY_ID, params)
-        return _beneficiary(row, self.sealer) if row is not None else None
+        return await _one(
+            self.tx, _BENEFICIARY_BY_ID, params, partial(_beneficiary, sealer=self.sealer)
+        )
 
     async def remove_beneficiary(self, scope: Scope, sponsor_id: str, beneficiary_id: str) -> bool:
         params = {**_scope(scope), "sponsor_id": sponsor_id, "beneficiary_id": beneficiary_id}
@@ -240,47 +245,19 @@ class SqlChallenges:
         self.tx = tx
 
     async def add_otp(self, otp: SponsorOtp) -> None:
-        await self.tx.execute(
-            _ADD_OTP,
-            {
-                "id": otp.id,
-                "tenant_id": otp.tenant_id,
-                "environment": otp.environment,
-                "sponsor_id": otp.sponsor_id,
-                "beneficiary_id": otp.beneficiary_id,
-                "session_id": otp.session_id,
-                "channel": str(otp.channel),
-                "created_at": otp.created_at,
-            },
-        )
+        await self.tx.execute(_ADD_OTP, _values(otp))
 
     async def otp(self, scope: Scope, otp_id: str) -> SponsorOtp | None:
-        row = await self.tx.fetchrow(_OTP_BY_ID, {"id": otp_id, **_scope(scope)})
-        return _otp(row) if row is not None else None
+        return await _one(self.tx, _OTP_BY_ID, {"id": otp_id, **_scope(scope)}, _otp)
 
     async def add_token(self, token: TokenRecord) -> None:
-        await self.tx.execute(
-            _ADD_TOKEN,
-            {
-                "token_hash": token.token_hash,
-                "otp_id": token.otp_id,
-                "tenant_id": token.tenant_id,
-                "environment": token.environment,
-                "sponsor_id": token.sponsor_id,
-                "beneficiary_id": token.beneficiary_id,
-                "channel": str(token.channel),
-                "created_at": token.created_at,
-                "expires_at": token.expires_at,
-            },
-        )
+        await self.tx.execute(_ADD_TOKEN, _values(token))  # redeemed_at, operation: unset
 
     async def token(self, scope: Scope, token_hash: str) -> TokenRecord | None:
-        row = await self.tx.fetchrow(_TOKEN_BY_HASH, {"key": token_hash, **_scope(scope)})
-        return _token(row) if row is not None else None
+        return await _one(self.tx, _TOKEN_BY_HASH, {"key": token_hash, **_scope(scope)}, _token)
 
     async def token_for_otp(self, otp_id: str) -> TokenRecord | None:
-        row = await self.tx.fetchrow(_TOKEN_BY_OTP, {"key": otp_id})
-        return _token(row) if row is not None else None
+        return await _one(self.tx, _TOKEN_BY_OTP, {"key": otp_id}, _token)
 
     async def redeem(self, scope: Scope, token_hash: str, operation: str, now: float) -> bool:
         redeemed = await self.tx.execute(

@@ -1,19 +1,23 @@
-"""Workflow definitions, loaded once at start-up from YAML and validated then."""
+"""Workflow definitions, validated once at start-up from their decoded files.
+
+The files are YAML; ``otpgate.workflow_files`` reads them and hands the decoded mapping to
+:func:`catalog_from_mapping`, which builds and checks the definitions (standard library
+only, like every flow)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from importlib import resources
-from pathlib import Path
-from typing import Any
-
-import yaml
+from dataclasses import dataclass, replace
 
 from otpgate.core.model import Channel
 
 KNOWN_CHECKS = frozenset({"invalid_fields", "disposable_email", "phone_line_type", "underage"})
 DECISIONS = ("ACCEPT", "REVIEW", "REJECT")
+HOLD = "ON_HOLD"
+PENDING_OTP_SUB_STATUS = "Pending OTP Code"
+"""The sub-status of an evaluation waiting for its code: otpgate's alone (``states.py``)."""
+MORE_INFO_SUB_STATUS = "More information needed"
+"""The sub-status of an evaluation waiting for personal details."""
 
 
 class WorkflowError(ValueError):
@@ -33,7 +37,10 @@ class Rule:
     check: str
     decision: str
     tag: str
-    params: dict[str, Any] = field(default_factory=dict)
+    line_types: frozenset[str] = frozenset()
+    """``phone_line_type``: the line types that match."""
+    min_age: int = 18
+    """``underage``: the age below which the rule matches."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,56 +72,93 @@ class Workflow:
         return outcome
 
 
-def _outcome(raw: Any, where: str) -> Outcome:
-    if not isinstance(raw, dict):
+def _mapping(raw: object, where: str) -> Mapping[str, object]:
+    if not isinstance(raw, Mapping):
         raise WorkflowError(f"{where} must be a mapping")
+    return raw
+
+
+def _list(raw: object, where: str) -> list[object]:
+    if not isinstance(raw, list):
+        raise WorkflowError(f"{where} must be a list")
+    return raw
+
+
+def _strings(raw: object, where: str) -> tuple[str, ...]:
+    return tuple(str(item) for item in _list(raw, where))
+
+
+def _outcome(raw: object, where: str) -> Outcome:
+    fields = _mapping(raw, where)
     try:
-        decision = str(raw["decision"])
+        decision = str(fields["decision"])
         outcome = Outcome(
-            str(raw["status"]),
-            str(raw["sub_status"]),
+            str(fields["status"]),
+            str(fields["sub_status"]),
             decision,
-            tuple(str(t) for t in raw.get("tags", [])),
+            _strings(fields.get("tags", []), f"{where}.tags"),
         )
     except KeyError as exc:
         raise WorkflowError(f"{where} lacks {exc.args[0]}") from exc
     if decision not in DECISIONS or outcome.status not in ("ON_HOLD", "CLOSED"):
         raise WorkflowError(f"{where} has an unknown decision or status")
+    if (outcome.status, outcome.sub_status) == (HOLD, PENDING_OTP_SUB_STATUS):
+        raise WorkflowError(f"{where}: only otpgate holds an evaluation for an OTP code")
     return outcome
 
 
-def _workflow(name: str, raw: dict[str, Any]) -> Workflow:
+def _rule(raw: object, where: str) -> Rule:
+    fields = _mapping(raw, where)
+    rule = Rule(
+        check=str(fields["check"]),
+        decision=str(fields["decision"]),
+        tag=str(fields["tag"]),
+        line_types=frozenset(_strings(fields.get("line_types", []), f"{where}.line_types")),
+    )
+    if rule.check not in KNOWN_CHECKS or rule.decision not in DECISIONS:
+        raise WorkflowError(f"{where}: unknown check or decision")
+    min_age = fields.get("min_age", rule.min_age)
+    if not isinstance(min_age, int | str):
+        raise WorkflowError(f"{where}.min_age must be a whole number")
     try:
-        channels = tuple(Channel(c) for c in raw.get("channels", ["sms", "email"]))
+        return replace(rule, min_age=int(min_age))
+    except ValueError as exc:
+        raise WorkflowError(f"{where}.min_age must be a whole number") from exc
+
+
+def _workflow(name: str, raw: object) -> Workflow:
+    fields = _mapping(raw, f"workflow {name}")
+    try:
+        channels = tuple(
+            Channel(c) for c in _strings(fields.get("channels", ["sms", "email"]), name)
+        )
     except ValueError as exc:
         raise WorkflowError(f"{name}: {exc}") from exc
     pii = None
-    if "pii" in raw:
-        p = raw["pii"]
+    if "pii" in fields:
+        p = _mapping(fields["pii"], f"{name}.pii")
         pii = PiiStep(
-            tuple(p["required"]),
-            tuple(p.get("address_required", [])),
+            _strings(p["required"], f"{name}.pii.required"),
+            _strings(p.get("address_required", []), f"{name}.pii.address_required"),
             _outcome(p["on_missing"], f"{name}.pii.on_missing"),
         )
-    rules = []
-    for i, r in enumerate(raw.get("rules", [])):
-        params = {k: v for k, v in r.items() if k not in ("check", "decision", "tag")}
-        rule = Rule(str(r["check"]), str(r["decision"]), str(r["tag"]), params)
-        if rule.check not in KNOWN_CHECKS or rule.decision not in DECISIONS:
-            raise WorkflowError(f"{name}.rules[{i}]: unknown check or decision")
-        rules.append(rule)
+    rules = _list(fields.get("rules", []), f"{name}.rules")
+
+    def decided(key: str) -> Outcome | None:
+        return _outcome(fields[key], f"{name}.{key}") if key in fields else None
+
     wf = Workflow(
         name=name,
-        id=str(raw["id"]),
-        version=str(raw["version"]),
+        id=str(fields["id"]),
+        version=str(fields["version"]),
         channels=channels,
-        on_verified=_outcome(raw["on_verified"], f"{name}.on_verified"),
-        on_resume=_outcome(raw["on_resume"], f"{name}.on_resume"),
+        on_verified=_outcome(fields["on_verified"], f"{name}.on_verified"),
+        on_resume=_outcome(fields["on_resume"], f"{name}.on_resume"),
         pii=pii,
-        rules=tuple(rules),
-        on_accept=_outcome(raw["on_accept"], f"{name}.on_accept") if "on_accept" in raw else None,
-        on_review=_outcome(raw["on_review"], f"{name}.on_review") if "on_review" in raw else None,
-        on_reject=_outcome(raw["on_reject"], f"{name}.on_reject") if "on_reject" in raw else None,
+        rules=tuple(_rule(r, f"{name}.rules[{i}]") for i, r in enumerate(rules)),
+        on_accept=decided("on_accept"),
+        on_review=decided("on_review"),
+        on_reject=decided("on_reject"),
     )
     if pii is not None:
         for decision in DECISIONS:
@@ -122,25 +166,18 @@ def _workflow(name: str, raw: dict[str, Any]) -> Workflow:
     return wf
 
 
-def parse_catalog(text: str) -> dict[str, Workflow]:
-    data = yaml.safe_load(text)
-    if not isinstance(data, dict) or data.get("format") != 1:
+def catalog_from_mapping(data: object) -> dict[str, Workflow]:
+    """The workflows a decoded workflow file defines (the file's reader is
+    ``otpgate.workflow_files``); ``WorkflowError`` naming what is malformed."""
+    if not isinstance(data, Mapping) or data.get("format") != 1:
         raise WorkflowError("a workflow file needs 'format: 1' and a 'workflows' mapping")
     out: dict[str, Workflow] = {}
-    for name, raw in (data.get("workflows") or {}).items():
+    for name, raw in _mapping(data.get("workflows") or {}, "workflows").items():
         try:
             out[str(name)] = _workflow(str(name), raw)
         except (KeyError, TypeError) as exc:
             raise WorkflowError(f"workflow {name}: missing or malformed {exc}") from exc
     return out
-
-
-def load_catalog(extra_file: str | None = None) -> dict[str, Workflow]:
-    text = resources.files("otpgate.flows.evaluation").joinpath("builtin.yaml").read_text("utf-8")
-    catalog = parse_catalog(text)
-    if extra_file:
-        catalog.update(parse_catalog(Path(extra_file).read_text("utf-8")))
-    return catalog
 
 
 def with_aliases(

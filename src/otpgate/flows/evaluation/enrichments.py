@@ -6,7 +6,7 @@ holds a mask of the right length.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 from otpgate.core.model import Channel, DeliveryResult
 from otpgate.core.session import VerificationSession
@@ -15,9 +15,21 @@ PROVIDER_LABEL = "otpgate"
 _CHANNEL_LABEL = {Channel.SMS: "SMS", Channel.VOICE: "Voice", Channel.EMAIL: "Email"}
 
 
-def delivery(session: VerificationSession, result: DeliveryResult) -> dict[str, Any]:
+class Enrichment(TypedDict):
+    """One entry of ``data_enrichments``, as stored and answered."""
+
+    enrichment_name: str
+    enrichment_endpoint: str
+    enrichment_provider: str
+    status_code: int
+    request: dict[str, str]
+    response: dict[str, str | int]
+    is_source_cache: bool
+
+
+def delivery(session: VerificationSession, result: DeliveryResult) -> Enrichment:
     status_code = result.status_code if result.ok else max(400, result.status_code)
-    response: dict[str, Any] = {"verificationId": session.id}
+    response: dict[str, str | int] = {"verificationId": session.id}
     if result.provider_message_id:
         response["providerMessageId"] = result.provider_message_id
     if not result.ok:
@@ -33,7 +45,7 @@ def delivery(session: VerificationSession, result: DeliveryResult) -> dict[str, 
     }
 
 
-def verification(session: VerificationSession, status: str, code_length: int) -> dict[str, Any]:
+def verification(session: VerificationSession, status: str, code_length: int) -> Enrichment:
     return {
         "enrichment_name": f"Verify OTP {_CHANNEL_LABEL[session.channel]}",
         "enrichment_endpoint": "/internal/otp/verify",

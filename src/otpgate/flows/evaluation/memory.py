@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 from otpgate.core.memory import MemoryUnitOfWork
+from otpgate.flows.evaluation.enrichments import Enrichment
 from otpgate.flows.evaluation.records import Evaluation
 
 
@@ -47,6 +47,6 @@ class MemoryEvaluations:
         rows[evaluation.id] = replace(evaluation, version=expected_version + 1, enrichments=())
         return True
 
-    async def add_enrichment(self, eval_id: str, body: dict[str, Any], at: float) -> None:
+    async def add_enrichment(self, eval_id: str, body: Enrichment, at: float) -> None:
         table = self.uow.table("enrichments")
         table[eval_id] = (*table.get(eval_id, ()), body)

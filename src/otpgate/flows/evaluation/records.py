@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
-from otpgate.core.model import Channel, Environment
+from otpgate.core.model import Channel, Environment, JsonObject
 from otpgate.core.uow import UnitOfWork
+from otpgate.flows.evaluation.enrichments import Enrichment
+from otpgate.flows.evaluation.states import EvaluationState, state_of
 
 
-class EvalStatus:
+class EvalStatus(enum.StrEnum):
+    """The wire's ``eval_status``: whether the evaluation's workflow is running."""
+
     PAUSED = "evaluation_paused"
     IN_PROGRESS = "evaluation_in_progress"
     COMPLETED = "evaluation_completed"
@@ -25,21 +30,26 @@ class Evaluation:
     status: str
     sub_status: str
     decision: str
-    eval_status: str
+    eval_status: EvalStatus
     started_at: float
     ended_at: float
     tags: tuple[str, ...] = ()
     review_queues: tuple[str, ...] = ()
     session_id: str | None = None
     channel: Channel | None = None
-    individual: dict[str, Any] = field(default_factory=dict)
+    individual: JsonObject = field(default_factory=dict)
     decision_at: float | None = None
     version: int = 1
-    enrichments: tuple[dict[str, Any], ...] = ()
+    enrichments: tuple[Enrichment, ...] = ()
 
     @property
     def is_closed(self) -> bool:
         return self.status == "CLOSED"
+
+    @property
+    def state(self) -> EvaluationState:
+        """What requests it can take (``states.py``), as its status and sub-status say."""
+        return state_of(self.status, self.sub_status)
 
 
 class EvaluationStore(Protocol):
@@ -55,7 +65,7 @@ class EvaluationStore(Protocol):
         """Write the evaluation's state if its version is still ``expected_version``."""
         ...
 
-    async def add_enrichment(self, eval_id: str, body: dict[str, Any], at: float) -> None: ...
+    async def add_enrichment(self, eval_id: str, body: Enrichment, at: float) -> None: ...
 
 
 class EvaluationUnitOfWork(UnitOfWork, Protocol):

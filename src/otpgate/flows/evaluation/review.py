@@ -17,13 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from otpgate.core.errors import InvalidInput
-from otpgate.flows.evaluation.definitions import Workflow
+from otpgate.flows.evaluation.definitions import DECISIONS, Workflow
 from otpgate.flows.evaluation.records import EvalStatus, Evaluation
+from otpgate.flows.evaluation.states import EvaluationState, state_of
 
-DECISIONS = ("ACCEPT", "REVIEW", "REJECT")
 STATUSES = ("OPEN", "ON_HOLD", "CLOSED")
-PENDING_OTP_SUB_STATUS = "Pending OTP Code"
-MORE_INFO_SUB_STATUS = "More information needed"
 EVAL_STATUS = {
     "OPEN": EvalStatus.IN_PROGRESS,
     "ON_HOLD": EvalStatus.PAUSED,
@@ -61,9 +59,10 @@ def reviewed(ev: Evaluation, wf: Workflow, change: StateChange, now: float) -> E
             "status", f"status {change.status!r} is not OPEN, ON HOLD (ON_HOLD) or CLOSED"
         )
     sub_status = _sub_status(change)
-    if change.status == "ON_HOLD" and sub_status == PENDING_OTP_SUB_STATUS:
+    target = state_of(change.status, sub_status)
+    if target is EvaluationState.AWAITING_CODE:
         raise InvalidInput("sub_status", "only otpgate holds an evaluation for an OTP code")
-    if change.status == "ON_HOLD" and sub_status == MORE_INFO_SUB_STATUS and wf.pii is None:
+    if target is EvaluationState.AWAITING_DETAILS and wf.pii is None:
         raise InvalidInput("sub_status", f"workflow {ev.workflow!r} asks for no personal details")
     return replace(
         ev,

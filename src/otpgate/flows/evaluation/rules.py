@@ -1,16 +1,17 @@
 """The decision rules run after the PII step: field validity, phone line type,
-disposable email domains, minimum age. Each rule that matches adds its tag."""
+disposable email domains, minimum age. Each rule that matches adds its tag.
+
+The list of disposable email domains is data from a third-party package: the wiring
+builds it and the service hands it in with the facts (``Facts.disposable_domains``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
-from typing import Any
 
-from disposable_email_domains import blocklist
-
+from otpgate.core.model import JsonValue
 from otpgate.flows.evaluation.definitions import Outcome, Rule, Workflow
 
 _NAME = re.compile(r"^[^\W\d_][^\W\d_'\u2019 .-]*(?:['\u2019 .-][^\W\d_]+)*\.?$", re.UNICODE)
@@ -24,13 +25,15 @@ SEVERITY = {"ACCEPT": 0, "REVIEW": 1, "REJECT": 2}
 
 @dataclass(frozen=True, slots=True)
 class Facts:
-    individual: Mapping[str, Any]
+    individual: Mapping[str, JsonValue]
     email: str | None
     phone_line_type: str | None
     today: dt.date
+    disposable_domains: Set[str]
+    """Lowercase domains whose addresses the ``disposable_email`` rule matches."""
 
 
-def missing_fields(workflow: Workflow, individual: Mapping[str, Any]) -> list[str]:
+def missing_fields(workflow: Workflow, individual: Mapping[str, JsonValue]) -> list[str]:
     if workflow.pii is None:
         return []
     missing = [
@@ -44,7 +47,7 @@ def missing_fields(workflow: Workflow, individual: Mapping[str, Any]) -> list[st
     return missing
 
 
-def _date_of_birth(value: Any) -> dt.date | None:
+def _date_of_birth(value: object) -> dt.date | None:
     if not isinstance(value, str):
         return None
     try:
@@ -53,7 +56,7 @@ def _date_of_birth(value: Any) -> dt.date | None:
         return None
 
 
-def invalid_fields(individual: Mapping[str, Any], today: dt.date) -> list[str]:
+def invalid_fields(individual: Mapping[str, JsonValue], today: dt.date) -> list[str]:
     bad: list[str] = []
     for name in ("given_name", "family_name"):
         v = individual.get(name)
@@ -87,11 +90,11 @@ def invalid_fields(individual: Mapping[str, Any], today: dt.date) -> list[str]:
     return bad
 
 
-def is_disposable(email: str | None) -> bool:
+def is_disposable(email: str | None, domains: Set[str]) -> bool:
     if not email or "@" not in email:
         return False
     domain = email.rsplit("@", 1)[1].lower()
-    return domain in blocklist
+    return domain in domains
 
 
 def _age(dob: dt.date, today: dt.date) -> int:
@@ -103,15 +106,13 @@ def _matches(rule: Rule, facts: Facts) -> list[str]:
     if rule.check == "invalid_fields":
         return [rule.tag.format(field=f) for f in invalid_fields(facts.individual, facts.today)]
     if rule.check == "disposable_email":
-        return [rule.tag] if is_disposable(facts.email) else []
+        return [rule.tag] if is_disposable(facts.email, facts.disposable_domains) else []
     if rule.check == "phone_line_type":
-        risky = set(rule.params.get("line_types", []))
         lt = facts.phone_line_type
-        return [rule.tag.format(line_type=lt)] if lt in risky else []
+        return [rule.tag.format(line_type=lt)] if lt in rule.line_types else []
     if rule.check == "underage":
         dob = _date_of_birth(facts.individual.get("date_of_birth"))
-        min_age = int(rule.params.get("min_age", 18))
-        return [rule.tag] if dob is not None and _age(dob, facts.today) < min_age else []
+        return [rule.tag] if dob is not None and _age(dob, facts.today) < rule.min_age else []
     return []
 
 

@@ -19,9 +19,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Protocol
 
 from otpgate.core.clock import Clock
 from otpgate.core.errors import Conflict, InvalidInput, NotFound
@@ -31,22 +31,29 @@ from otpgate.core.model import (
     DeliveryResult,
     Destination,
     Environment,
+    JsonObject,
     RateDecision,
 )
 from otpgate.core.service import Dispatch, OtpService, Precount, StartRequest, VerifyOutcome
 from otpgate.core.session import SessionState, VerificationSession
 from otpgate.core.uow import StoredAnswer
 from otpgate.flows.evaluation import enrichments, review
-from otpgate.flows.evaluation.definitions import Outcome, Workflow, with_aliases
+from otpgate.flows.evaluation.definitions import (
+    HOLD,
+    PENDING_OTP_SUB_STATUS,
+    Outcome,
+    Workflow,
+    with_aliases,
+)
 from otpgate.flows.evaluation.records import EvalStatus, Evaluation, EvaluationUnitOfWork
 from otpgate.flows.evaluation.rules import Facts, decide, missing_fields
+from otpgate.flows.evaluation.states import TRANSITIONS, EvaluationState
 
-PENDING_OTP = Outcome("ON_HOLD", "Pending OTP Code", "REVIEW")
+PENDING_OTP = Outcome(HOLD, PENDING_OTP_SUB_STATUS, "REVIEW")
 DELIVERY_FAILED = Outcome("CLOSED", "Decline", "REJECT", ("OTP Delivery Failed",))
 EXPIRED = Outcome("CLOSED", "Decline", "REJECT", ("OTP Expired",))
 MAX_ATTEMPTS = Outcome("CLOSED", "Max attempts reached", "REJECT", ("OTP Max Attempts Reached",))
 PII_SKIPPED = Outcome("CLOSED", "Under Review", "REVIEW", ("OTP Approved", "PII Not Provided"))
-MORE_INFO = "More information needed"
 STALE_CLAIM_SECONDS = 120.0
 """A PATCH id reserved this long ago with no answer belonged to a request that died (its
 delivery budget is far shorter): a repeat of the id takes it over."""
@@ -71,7 +78,7 @@ class StartEvaluation:
     phone: Destination | None = None
     email: Destination | None = None
     channel: Channel | None = None
-    individual: dict[str, Any] = field(default_factory=dict)
+    individual: JsonObject = field(default_factory=dict)
     locale: str | None = None
     default_locale: str | None = None
     brand: str | None = None
@@ -85,7 +92,7 @@ class PatchAction:
     code: str | None = None
     resend: bool = False
     resume: bool = False
-    details: dict[str, Any] = field(default_factory=dict)
+    details: JsonObject = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,11 +134,15 @@ class EvaluationService:
         uow: EvaluationUnitOfWorkFactory,
         workflows: Mapping[str, Workflow],
         clock: Clock,
+        disposable_domains: Set[str],
     ) -> None:
+        """``disposable_domains``: the lowercase email domains the ``disposable_email``
+        rule matches (the wiring builds the list)."""
         self.otp = otp
         self.uow = uow
         self.workflows = workflows
         self.clock = clock
+        self.disposable_domains = disposable_domains
 
     def aliased(self, aliases: Mapping[str, str]) -> EvaluationService:
         """This service, also answering to ``aliases`` ({your id: workflow name})."""
@@ -140,6 +151,7 @@ class EvaluationService:
             uow=self.uow,
             workflows=with_aliases(self.workflows, aliases),
             clock=self.clock,
+            disposable_domains=self.disposable_domains,
         )
 
     def workflow(self, name: str) -> Workflow:
@@ -197,8 +209,8 @@ class EvaluationService:
             if not dispatch.pending:  # kept in the outbox: delivered in this transaction
                 assert dispatch.result is not None
                 session = await self.otp.record(uow, dispatch, dispatch.result, now)
-                after, body = self._delivered(ev, session, dispatch.result, now)
-                await uow.evaluations.add_enrichment(ev.id, body, now)
+                after = self._delivered(ev, session, dispatch.result, now)
+                await uow.evaluations.add_enrichment(ev.id, after.enrichments[-1], now)
                 ev = await self._save(uow, ev, after)
             await uow.commit()
         if not dispatch.pending:
@@ -227,9 +239,12 @@ class EvaluationService:
             now = self.clock.now()
             session = await self.otp.record(uow, dispatch, result, now)
             current = await uow.evaluations.get(ev.tenant_id, ev.id) or ev
-            after, body = self._delivered(current, session, result, now)
-            await uow.evaluations.add_enrichment(ev.id, body, now)
-            if self._awaiting_code(current) and current.eval_status == EvalStatus.IN_PROGRESS:
+            after = self._delivered(current, session, result, now)
+            await uow.evaluations.add_enrichment(ev.id, after.enrichments[-1], now)
+            if (
+                current.state is EvaluationState.AWAITING_CODE
+                and current.eval_status == EvalStatus.IN_PROGRESS
+            ):
                 current = await self._save(uow, current, after)
             else:
                 current = replace(current, enrichments=after.enrichments)
@@ -264,13 +279,13 @@ class EvaluationService:
 
     def _delivered(
         self, ev: Evaluation, session: VerificationSession, result: DeliveryResult, now: float
-    ) -> tuple[Evaluation, dict[str, Any]]:
-        """The evaluation once its code is delivered (or not), and the enrichment saying so."""
+    ) -> Evaluation:
+        """The evaluation once its code is delivered (or not), the enrichment saying so last."""
         body = enrichments.delivery(session, result)
         with_enrichment = replace(ev, enrichments=(*ev.enrichments, body))
         if result.ok:
-            return replace(with_enrichment, eval_status=EvalStatus.PAUSED), body
-        return self._apply(with_enrichment, DELIVERY_FAILED, now), body
+            return replace(with_enrichment, eval_status=EvalStatus.PAUSED)
+        return self._apply(with_enrichment, DELIVERY_FAILED, now)
 
     # -- GET ------------------------------------------------------------
 
@@ -284,7 +299,7 @@ class EvaluationService:
         now = self.clock.now()
         if (
             session is None
-            or not self._awaiting_code(ev)
+            or ev.state is not EvaluationState.AWAITING_CODE
             or session.effective_state(now) is not SessionState.EXPIRED
         ):
             return EvaluationView(ev, self.workflow(ev.workflow), session)
@@ -300,7 +315,7 @@ class EvaluationService:
         now = self.clock.now()
         if (
             session is not None
-            and self._awaiting_code(ev)
+            and ev.state is EvaluationState.AWAITING_CODE
             and session.effective_state(now) is SessionState.EXPIRED
         ):
             session = await self.otp.expire(uow, session, now)
@@ -425,7 +440,9 @@ class EvaluationService:
         self, uow: EvaluationUnitOfWork, ev: Evaluation, now: float
     ) -> PatchResult | None:
         """The evaluation closed as expired, if it waits for a code whose TTL has passed."""
-        session = await self._session(uow, ev) if self._awaiting_code(ev) else None
+        session = (
+            await self._session(uow, ev) if ev.state is EvaluationState.AWAITING_CODE else None
+        )
         if session is None or session.effective_state(now) is not SessionState.EXPIRED:
             return None
         session = await self.otp.expire(uow, session, now)
@@ -471,28 +488,25 @@ class EvaluationService:
 
     async def _resume(self, uow: EvaluationUnitOfWork, ev: Evaluation, now: float) -> PatchResult:
         wf = self.workflow(ev.workflow)
-        if self._awaiting_code(ev) and ev.session_id:
+        if ev.state is EvaluationState.AWAITING_CODE and ev.session_id:
             session = await self.otp.cancel(uow, ev.tenant_id, ev.session_id, now)
             closed = await self._close(uow, ev, wf.on_resume)
             return PatchResult(PatchKind.RESUMED, self._view(closed, session))
-        if self._awaiting_details(ev):
+        if ev.state is EvaluationState.AWAITING_DETAILS:
             closed = await self._close(uow, ev, PII_SKIPPED)
             return PatchResult(PatchKind.RESUMED, self._view(closed, await self._session(uow, ev)))
         raise Conflict("the evaluation is closed; start a new one")
 
     async def _details(
-        self, uow: EvaluationUnitOfWork, ev: Evaluation, details: dict[str, Any]
+        self, uow: EvaluationUnitOfWork, ev: Evaluation, details: JsonObject
     ) -> PatchResult:
-        if not self._awaiting_details(ev):
+        if ev.state is not EvaluationState.AWAITING_DETAILS:
             raise Conflict("the evaluation is not waiting for personal details")
         merged = dict(ev.individual)
         for key, value in details.items():
-            if (
-                key == "address"
-                and isinstance(value, Mapping)
-                and isinstance(merged.get(key), dict)
-            ):
-                merged[key] = {**merged[key], **value}
+            held = merged.get(key)
+            if key == "address" and isinstance(value, dict) and isinstance(held, dict):
+                merged[key] = {**held, **value}
             else:
                 merged[key] = value
         session = await self._session(uow, ev)
@@ -515,12 +529,13 @@ class EvaluationService:
             async with self.uow() as uow:
                 ev = await self._load(uow, tenant_id, eval_id, environment)
                 self._same_workflow(ev, change.workflow)
-                if self._awaiting_code(ev):
+                if ev.state is EvaluationState.AWAITING_CODE:
                     raise Conflict(
                         "the evaluation is waiting for a code: verify, resend or resume it first"
                     )
                 now = self.clock.now()
                 after = review.reviewed(ev, self.workflow(ev.workflow), change, now)
+                TRANSITIONS.move(ev.state, after.state)
                 if not await uow.evaluations.update(after, ev.version):
                     raise Conflict("the evaluation changed while this request ran; fetch it again")
                 detail: dict[str, object] = {"before": _state(ev), **_state(after)}
@@ -554,9 +569,10 @@ class EvaluationService:
             return await self._save(uow, ev, replace(waiting, eval_status=EvalStatus.PAUSED))
         facts = Facts(
             individual=ev.individual,
-            email=ev.individual.get("email"),
+            email=_text(ev.individual.get("email")),
             phone_line_type=session.destination.line_type if session else None,
             today=dt.datetime.fromtimestamp(now, dt.UTC).date(),
+            disposable_domains=self.disposable_domains,
         )
         return await self._save(uow, ev, self._apply(ev, decide(wf, facts), now))
 
@@ -592,17 +608,9 @@ class EvaluationService:
     async def _pending_session_id(
         self, uow: EvaluationUnitOfWork, ev: Evaluation, now: float
     ) -> str:
-        if not self._awaiting_code(ev) or ev.session_id is None:
+        if ev.state is not EvaluationState.AWAITING_CODE or ev.session_id is None:
             raise Conflict("the evaluation is not waiting for a code")
         return ev.session_id
-
-    @staticmethod
-    def _awaiting_code(ev: Evaluation) -> bool:
-        return ev.status == "ON_HOLD" and ev.sub_status == PENDING_OTP.sub_status
-
-    @staticmethod
-    def _awaiting_details(ev: Evaluation) -> bool:
-        return ev.status == "ON_HOLD" and ev.sub_status == MORE_INFO
 
     @staticmethod
     def _apply(ev: Evaluation, outcome: Outcome, now: float) -> Evaluation:
@@ -641,6 +649,7 @@ class EvaluationService:
         """Write ``after`` over ``before`` (a versioned update) with its audit event. The
         unit of work holds the evaluation's row from its first write on, so a lost update
         means a concurrent request changed it between this request's read and write."""
+        TRANSITIONS.move(before.state, after.state)
         if not await uow.evaluations.update(after, before.version):
             raise Conflict("the evaluation changed while this request ran; fetch it again")
         await self._audit(uow, after, "state_changed", after.ended_at, _state(after))
@@ -693,6 +702,10 @@ class EvaluationService:
 class _Raced(Conflict):
     def __init__(self) -> None:
         super().__init__("the evaluation id is being used by another request")
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _state(ev: Evaluation) -> dict[str, object]:

@@ -7,12 +7,14 @@ token_hash, final_token_hash)``; memory units of work are serial, so the lock th
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any
-
 from otpgate.core.memory import MemoryUnitOfWork
 from otpgate.core.model import Scope
-from otpgate.flows.phonematch.records import FinalOutcome, Transaction, TransactionState
+from otpgate.flows.phonematch.records import (
+    TRANSITIONS,
+    FinalOutcome,
+    Transaction,
+    TransactionState,
+)
 
 _Row = tuple[Transaction, str, str | None]
 
@@ -21,7 +23,7 @@ class MemoryTransactions:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self.uow = uow
 
-    def _rows(self) -> dict[Any, _Row]:
+    def _rows(self) -> dict[str, _Row]:
         return self.uow.table("gateway_transactions")
 
     async def create(self, transaction: Transaction, token_hash: str) -> None:
@@ -56,16 +58,10 @@ class MemoryTransactions:
     ) -> bool:
         rows = self._rows()
         found = rows.get(transaction_id)
-        if found is None or found[0].state is not TransactionState.PENDING:
+        if found is None or not TRANSITIONS.allows(found[0].state, outcome.state):
             return False
         transaction, token_hash, _ = found
-        finished = replace(
-            transaction,
-            state=outcome.state,
-            outcome=outcome,
-            confirmation=confirmation,
-            finished_at=at,
-        )
+        finished = transaction.finished(outcome, confirmation, at)
         rows[transaction_id] = (finished, token_hash, final_token_hash)
         return True
 

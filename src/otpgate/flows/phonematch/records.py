@@ -11,15 +11,20 @@ stateDiagram-v2
     pending --> passed: right code (final token issued)
     pending --> failed: last attempt used, or code expired (final token issued)
 ```
+
+Only ``pending`` moves, and only through :data:`TRANSITIONS`: the service asks it before
+it finishes a transaction, the memory store applies it (:meth:`Transaction.finished`), and
+the SQL store's conditional update (``WHERE state = 'pending'``) is the same rule.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from otpgate.core.model import Environment, Scope
+from otpgate.core.states import TransitionTable
 from otpgate.core.uow import UnitOfWork
 
 
@@ -39,6 +44,17 @@ class FinalOutcome(enum.StrEnum):
         return TransactionState.PASSED if self is FinalOutcome.MATCHED else TransactionState.FAILED
 
 
+TRANSITIONS = TransitionTable(
+    "gateway transaction",
+    TransactionState,
+    {
+        TransactionState.PENDING: {TransactionState.PASSED, TransactionState.FAILED},
+        TransactionState.PASSED: (),
+        TransactionState.FAILED: (),
+    },
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Transaction:
     id: str
@@ -54,6 +70,16 @@ class Transaction:
     outcome: FinalOutcome | None = None
     confirmation: int | None = None
     finished_at: float | None = None
+
+    def finished(self, outcome: FinalOutcome, confirmation: int, at: float) -> Transaction:
+        """This transaction closed with ``outcome``; ``IllegalTransition`` unless pending."""
+        return replace(
+            self,
+            state=TRANSITIONS.move(self.state, outcome.state),
+            outcome=outcome,
+            confirmation=confirmation,
+            finished_at=at,
+        )
 
 
 class TransactionStore(Protocol):

@@ -47,11 +47,12 @@ from otpgate.core.model import (
     RateDecision,
     Scope,
 )
+from otpgate.core.ports import DestinationParsers
 from otpgate.core.service import Dispatch, OtpService, StartRequest, VerifyOutcome
 from otpgate.core.session import SessionState
-from otpgate.destinations import parse_email, parse_phone
 from otpgate.flows.phonematch import rules
 from otpgate.flows.phonematch.records import (
+    TRANSITIONS,
     FinalOutcome,
     GatewayUnitOfWork,
     GatewayUnitOfWorkFactory,
@@ -154,10 +155,19 @@ _FINAL_CHECKS = {
 
 
 class GatewayService:
-    def __init__(self, *, otp: OtpService, uow: GatewayUnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        otp: OtpService,
+        uow: GatewayUnitOfWorkFactory,
+        clock: Clock,
+        destinations: DestinationParsers,
+    ) -> None:
+        """``destinations`` parses the target's phone or email (``begin``)."""
         self.otp = otp
         self.uow = uow
         self.clock = clock
+        self.destinations = destinations
 
     # -- initial request ------------------------------------------------
 
@@ -253,10 +263,10 @@ class GatewayService:
         if req.channel is Channel.EMAIL:
             if req.email is None:
                 raise InvalidInput("target.email", "target.email is required")
-            return parse_email(req.email, "target.email")
+            return self.destinations.email(req.email, "target.email")
         if req.phone is None:
             raise InvalidInput("target.phone", "target.phone is required")
-        return parse_phone(
+        return self.destinations.phone(
             req.phone,
             "target.phone",
             default_region="US",
@@ -372,6 +382,7 @@ class GatewayService:
         now: float,
         issues: tuple[str, ...],
     ) -> CheckResult:
+        TRANSITIONS.move(transaction.state, outcome.state)
         final_token = new_token()
         confirmation = new_confirmation()
         won = await uow.gateway.finish(

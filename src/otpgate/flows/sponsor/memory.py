@@ -9,7 +9,6 @@ conditional writes (:meth:`MemoryChallenges.redeem`) are atomic by construction.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 from otpgate.core.memory import MemoryUnitOfWork
 from otpgate.core.model import Environment, Scope
@@ -20,10 +19,10 @@ class MemoryDirectory:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self.uow = uow
 
-    def _sponsors(self) -> dict[Any, Sponsor]:
+    def _sponsors(self) -> dict[str, Sponsor]:
         return self.uow.table("sponsors")
 
-    def _beneficiaries(self) -> dict[Any, Beneficiary]:
+    def _beneficiaries(self) -> dict[tuple[str, str], Beneficiary]:
         return self.uow.table("sponsor_beneficiaries")
 
     async def save_sponsor(self, sponsor: Sponsor, now: float) -> Sponsor:
@@ -76,10 +75,10 @@ class MemoryChallenges:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self.uow = uow
 
-    def _otps(self) -> dict[Any, SponsorOtp]:
+    def _otps(self) -> dict[str, SponsorOtp]:
         return self.uow.table("sponsor_otps")
 
-    def _tokens(self) -> dict[Any, TokenRecord]:
+    def _tokens(self) -> dict[str, TokenRecord]:
         return self.uow.table("sponsor_verification_tokens")
 
     async def add_otp(self, otp: SponsorOtp) -> None:

@@ -16,7 +16,8 @@ TOKEN_PREFIX = "otvt_"  # noqa: S105 (a public prefix, not a secret)
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 _IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 _OPERATION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,119}")
-_ULID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
+ULID_PATTERN = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
+"""A ULID as otp ids and verification tokens carry it (Crockford base32, 26 characters)."""
 _TOKEN_BODY = re.compile(r"[0-9A-Za-z]{40,120}")
 
 
@@ -138,7 +139,7 @@ def check_operation(raw: str, field_name: str = "operation") -> str:
 
 def check_otp_id(raw: str) -> str:
     body = raw.removeprefix(OTP_ID_PREFIX)
-    if body == raw or not _ULID.fullmatch(body):
+    if body == raw or not ULID_PATTERN.fullmatch(body):
         raise InvalidInput("otp_id", "otp_id must look like otp_ followed by a 26-character ULID")
     return raw
 

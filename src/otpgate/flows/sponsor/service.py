@@ -10,7 +10,7 @@ The core counts attempts and decides codes; this module adds the sponsor's rules
 (channels, on-file destinations, which operations need an OTP), the sponsor API's
 own limits, and the mapping of ``otp_id`` to session and token.
 
-Every use case is one unit of work (``sponsors/ports.py``), its audit events included.
+Every use case is one unit of work (``ports.py``), its audit events included.
 Outside counters (Redis, ``otp.limiter``) are hit before it opens; when they cannot
 count, the same limits are counted in it (``uow.counters``). A refusal (a wrong code,
 an unknown id, a limit) is an answer: its unit of work commits what it counted (the
@@ -30,7 +30,6 @@ from otpgate.core.clock import Clock
 from otpgate.core.errors import Forbidden, InvalidInput, NotFound, OtpError, RateLimited
 from otpgate.core.model import Channel, Destination, Environment, RateDecision, Scope
 from otpgate.core.service import OtpService, Precount, StartRequest, VerifyOutcome
-from otpgate.core.session import SessionState
 from otpgate.flows.sponsor.directory import SponsorAdmin, audit, find_sponsor
 from otpgate.flows.sponsor.errors import (
     AlreadyValidated,
@@ -53,7 +52,8 @@ from otpgate.flows.sponsor.model import (
     check_token,
 )
 from otpgate.flows.sponsor.ports import SponsorUnitOfWork, SponsorUnitOfWorkFactory
-from otpgate.flows.sponsor.tokens import hash_token, new_otp_id, new_verification_token
+from otpgate.flows.sponsor.states import TRANSITIONS, OtpState, session_state, token_state
+from otpgate.flows.sponsor.tokens import SponsorIds, hash_token
 
 T = TypeVar("T")
 
@@ -128,10 +128,13 @@ class SponsorService(SponsorAdmin):
         otp: OtpService,
         uow: SponsorUnitOfWorkFactory,
         clock: Clock,
+        ids: SponsorIds,
         policy: SponsorPolicy | None = None,
     ) -> None:
+        """``ids`` makes otp ids and verification tokens (the wiring gives it a ULID maker)."""
         super().__init__(uow=uow, clock=clock)
         self.otp = otp
+        self.ids = ids
         self.policy = policy or SponsorPolicy()
 
     async def sponsor(self, scope: Scope, slug: str, client: ClientBudget | None = None) -> Sponsor:
@@ -214,7 +217,7 @@ class SponsorService(SponsorAdmin):
                 )
                 delivered = dispatch.result.ok if dispatch.result is not None else True
                 otp = SponsorOtp(
-                    id=new_otp_id(),
+                    id=self.ids.otp_id(),
                     tenant_id=request.tenant_id,
                     environment=str(request.environment),
                     sponsor_id=target.sponsor.id,
@@ -238,6 +241,8 @@ class SponsorService(SponsorAdmin):
                 await self.otp.record(uow, dispatch, result, self.clock.now())
                 await uow.commit()
             delivered = result.ok
+            if not delivered:  # the otp id was stored before the send: its code never came
+                TRANSITIONS.move(OtpState.SENT, OtpState.UNDELIVERED)
         if not delivered:
             raise DeliveryFailed("the OTP could not be delivered to the beneficiary")
         return SentOtp(
@@ -263,7 +268,7 @@ class SponsorService(SponsorAdmin):
             otp = await uow.challenges.otp(scope, otp_id)
             if otp is None:
                 raise NotFound(CONSUMED)
-            await _refuse_if_validated(uow, otp)
+            await _refuse_if_validated(uow, otp, now)
             try:
                 result = await self.otp.verify(
                     uow, tenant_id, otp.session_id, code, now, subject=otp_id, pre=pre
@@ -271,21 +276,26 @@ class SponsorService(SponsorAdmin):
             except InvalidInput as exc:  # a malformed code is not a guess: undo its claim
                 raise _Discard(exc) from exc
             session = result.session
-            if result.outcome is VerifyOutcome.VERIFIED:
+            after = _AFTER_CODE.get(result.outcome)
+            if after is None:  # the OTP was over before this code: say how
+                over = session_state(session.state)
+                if over is OtpState.VALIDATED:
+                    await _refuse_if_validated(uow, otp, now)
+                    raise AlreadyValidated(ALREADY_VALIDATED)
+                if over is OtpState.INVALIDATED:
+                    raise OtpGone(
+                        "the OTP was invalidated after too many wrong codes; send a new one"
+                    )
+                raise OtpGone("the OTP is no longer valid; send a new one")
+            TRANSITIONS.move(OtpState.SENT, after)
+            if after is OtpState.VALIDATED:
                 return await self._issue_token(uow, otp, now)
-            if result.outcome is VerifyOutcome.INVALID:
+            if after is OtpState.SENT:
                 left = session.attempts_remaining
                 raise WrongCode(f"wrong code; {left} attempt(s) left", left)
-            if result.outcome is VerifyOutcome.MAX_ATTEMPTS:
+            if after is OtpState.INVALIDATED:
                 raise WrongCode("wrong code; the OTP is now invalidated, send a new one", 0)
-            if result.outcome is VerifyOutcome.EXPIRED:
-                raise OtpGone("the OTP has expired; send a new one")
-            if session.state is SessionState.VERIFIED:
-                await _refuse_if_validated(uow, otp)
-                raise AlreadyValidated(ALREADY_VALIDATED)
-            if session.state is SessionState.FAILED:
-                raise OtpGone("the OTP was invalidated after too many wrong codes; send a new one")
-            raise OtpGone("the OTP is no longer valid; send a new one")
+            raise OtpGone("the OTP has expired; send a new one")
 
         return await self._once(client, work)
 
@@ -314,11 +324,13 @@ class SponsorService(SponsorAdmin):
                 raise NotFound(TOKEN_CONSUMED)
             if not sponsor.active or not sponsor.requires_otp(operation, product_type):
                 raise Forbidden(f"sponsor {sponsor.slug} does not use OTP on this operation")
+            if not TRANSITIONS.allows(token_state(record, now), OtpState.REDEEMED):
+                raise _not_redeemable(token_state(record, now))
             if not await uow.challenges.redeem(scope, digest, operation, now):
-                current = await uow.challenges.token(scope, digest)
-                if current is not None and current.redeemed_at is None:
-                    raise OtpGone("the verification token has expired; run the OTP flow again")
-                raise NotFound(TOKEN_CONSUMED)
+                current = await uow.challenges.token(scope, digest)  # a concurrent redeem won
+                raise _not_redeemable(
+                    token_state(current, now) if current is not None else OtpState.REDEEMED
+                )
             detail: dict[str, object] = {"operation": operation}
             await audit(
                 uow, tenant_id, "verification_token", record.otp_id, "redeemed", now, detail
@@ -422,7 +434,7 @@ class SponsorService(SponsorAdmin):
     async def _issue_token(
         self, uow: SponsorUnitOfWork, otp: SponsorOtp, now: float
     ) -> IssuedToken:
-        token = new_verification_token()
+        token = self.ids.verification_token()
         record = TokenRecord(
             token_hash=hash_token(token),
             otp_id=otp.id,
@@ -440,10 +452,27 @@ class SponsorService(SponsorAdmin):
         return IssuedToken(otp_verification_token=token, expires_in=self.policy.token_ttl_seconds)
 
 
-async def _refuse_if_validated(uow: SponsorUnitOfWork, otp: SponsorOtp) -> None:
+_AFTER_CODE = {
+    VerifyOutcome.VERIFIED: OtpState.VALIDATED,
+    VerifyOutcome.INVALID: OtpState.SENT,
+    VerifyOutcome.MAX_ATTEMPTS: OtpState.INVALIDATED,
+    VerifyOutcome.EXPIRED: OtpState.EXPIRED,
+}
+"""Where a code moves a sent OTP (``VerifyOutcome.CLOSED``: it was over already)."""
+
+
+async def _refuse_if_validated(uow: SponsorUnitOfWork, otp: SponsorOtp, now: float) -> None:
+    """Refuse a code for an OTP that already has its verification token."""
     token = await uow.challenges.token_for_otp(otp.id)
     if token is None:
         return
-    if token.redeemed_at is not None:
+    if token_state(token, now) is OtpState.REDEEMED:
         raise NotFound(CONSUMED)
     raise AlreadyValidated(ALREADY_VALIDATED)
+
+
+def _not_redeemable(state: OtpState) -> OtpError:
+    """The answer to redeeming a token in ``state``, which the table does not redeem."""
+    if state is OtpState.LAPSED:
+        return OtpGone("the verification token has expired; run the OTP flow again")
+    return NotFound(TOKEN_CONSUMED)

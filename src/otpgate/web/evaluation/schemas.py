@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 
+from otpgate.core.model import JsonObject
 from otpgate.web.wire import WireModel
 
 Text = Annotated[str, StringConstraints(max_length=200)]
@@ -44,7 +45,7 @@ class Individual(_Model):
     locale: Annotated[str, StringConstraints(max_length=16)] | None = None
     otp: OtpInput | None = None
 
-    def details(self) -> dict[str, object]:
+    def details(self) -> JsonObject:
         """The personal details given, without contact points and OTP instructions."""
         out = self.model_dump(exclude_none=True, exclude={"otp", "phone_number", "email", "locale"})
         if "address" in out and not out["address"]:
