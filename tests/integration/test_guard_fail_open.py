@@ -5,8 +5,6 @@ counts each send let through so."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -14,18 +12,11 @@ import pytest
 from otpgate.core.clock import FakeClock
 from otpgate.settings import Settings
 from otpgate.testing.app import Harness, running_app
+from tests.integration import test_redis_outage
 from tests.support.redis_server import RedisServer
 
 pytestmark = pytest.mark.redis
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+redis_server = test_redis_outage.redis_server  # a redis-server of the test's own
 
 
 def failed_open(h: Harness) -> float:

@@ -9,7 +9,6 @@ lifts them in both unless ``--environment`` says which). See ``docs/abuse-guard.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import re
 from collections.abc import Awaitable, Callable
@@ -18,14 +17,13 @@ from typing import Annotated, TypeVar
 import phonenumbers
 import typer
 
-from otpgate.adapters.sql import migrate
+from otpgate.cli.sponsors import _run as run_with_services  # the CLI's one service runner
 from otpgate.core.errors import NotFound, OtpError
 from otpgate.core.guard_admin import DestinationStatus, GuardAdmin, GuardStatus, Target
 from otpgate.core.guard_types import GuardScope, ListedEntry, ListVerdict
 from otpgate.core.model import Destination, Environment
 from otpgate.destinations import parse_email, parse_phone
-from otpgate.settings import Settings
-from otpgate.wiring import build_services
+from otpgate.wiring import WiredServices
 
 T = TypeVar("T")
 PREFIX = re.compile(r"^\+\d{1,14}$")
@@ -43,25 +41,14 @@ DestinationOption = Annotated[str | None, typer.Option(help="A phone number or a
 
 def _run(tenant: str, work: Callable[[GuardAdmin, str], Awaitable[T]]) -> T:
     """``work(admin, tenant_id)`` on the configured database; errors end in status 2."""
-    settings = Settings()
-    migrate.upgrade(settings.database_url)
 
-    async def main() -> T:
-        services = await build_services(settings)
-        try:
-            found = await services.accounts.tenant_by_name(tenant)
-            if found is None:
-                raise NotFound(f"no tenant named {tenant!r}")
-            return await work(GuardAdmin(services.otp, services.uow), found.id)
-        finally:
-            await services.close()
+    async def with_tenant(services: WiredServices) -> T:
+        found = await services.accounts.tenant_by_name(tenant)
+        if found is None:
+            raise NotFound(f"no tenant named {tenant!r}")
+        return await work(GuardAdmin(services.otp, services.uow), found.id)
 
-    try:
-        return asyncio.run(main())
-    except OtpError as exc:
-        field = getattr(exc, "field", None)
-        typer.echo(f"error: {exc.message}" + (f" ({field})" if field else ""), err=True)
-        raise typer.Exit(2) from exc
+    return run_with_services(with_tenant)
 
 
 def _destination(raw: str) -> Destination:
