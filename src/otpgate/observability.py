@@ -187,6 +187,11 @@ class Metrics:
             ["reason", "country"],
             registry=self.registry,
         )
+        self.guard_fail_open = Counter(
+            "otpgate_guard_fail_open_total",
+            "Sends the abuse guard let through under the ordinary limits, a signal unreadable",
+            registry=self.registry,
+        )
         self.rate_limited = Counter(
             "otpgate_rate_limited_total",
             "Requests refused by a limit",

@@ -134,6 +134,13 @@ def build_limiter(
     return RedisFirst(redis, retry_seconds=settings.redis_retry_seconds)
 
 
+def limiter_down(limiter: Limiter) -> Callable[[], bool] | None:
+    """Whether Redis is configured but unreachable right now (the guard then fails open)."""
+    if isinstance(limiter, RedisFirst):
+        return lambda: limiter.primary_down
+    return None
+
+
 def start_housekeeping(
     settings: Settings, engine: AsyncEngine, clock: Clock, closers: list[Closer]
 ) -> None:
@@ -212,6 +219,8 @@ async def build_services(
         policy=settings.policy(),
         guard=settings.guard(),
         on_refusal=partial(count_refusal, metrics),
+        limiter_down=limiter_down(limiter),
+        on_fail_open=metrics.guard_fail_open.inc,
     )
     start_housekeeping(settings, engine, clock, closers)
     return WiredServices(

@@ -1,71 +1,73 @@
-"""Simulated runs: pumping one prefix, pumping premium-rate numbers, a real sign-up day."""
+"""Simulated runs through the core: pumping one prefix, pumping premium-rate numbers, a
+real sign-up day. Each send is a start as the APIs make it (its own units of work)."""
 
 from __future__ import annotations
 
 import heapq
 import random
 
-from otpgate.core.guard import GuardReason
+from otpgate.core.errors import PausedForRisk, RefusedForRisk
 from otpgate.core.guard_settings import GuardSettings
-from otpgate.core.model import Destination, DestinationKind
-from tests.unit.guard_rig import LOOSE, Rig, phone
+from otpgate.core.model import Channel, Destination, DestinationKind, Environment, Policy
+from otpgate.core.service import StartRequest
+
+from .conftest import Core
+from .test_service import wrong
+
+ROOMY = Policy(send_limit_per_minute=1000)
 
 
-def one_prefix(n: int) -> list[Destination]:
-    return [phone(f"+44740012{i:04d}") for i in range(n)]
+def mobile(number: str, country: str = "GB", calling_code: str = "44") -> Destination:
+    return Destination(DestinationKind.PHONE, number, country, "mobile", calling_code)
 
 
-async def test_pumping_one_prefix_is_paused_by_conversion() -> None:
-    rig = Rig(LOOSE, prefix_conversion_min_sends=20)
-    sent = 0
-    for destination in one_prefix(500):
-        if (await rig.send(destination)).allowed:
-            sent += 1
-        rig.clock.advance(2)
-    assert sent <= 20
-    last = await rig.send(phone("+447400129999"))
-    assert not last.allowed
-    assert last.reasons[0] is GuardReason.PREFIX_CONVERSION
-    assert last.retry_after is not None and 0 < last.retry_after <= 3_600
+async def pump(core: Core, numbers: list[Destination]) -> list[type[Exception] | None]:
+    """Send to every number, two seconds apart, verifying none; each refusal's type."""
+    found: list[type[Exception] | None] = []
+    for destination in numbers:
+        try:
+            await core.service.start(core.request(destination))
+            found.append(None)
+        except (PausedForRisk, RefusedForRisk) as exc:
+            found.append(type(exc))
+        core.clock.advance(2)
+    return found
+
+
+async def test_pumping_one_prefix_is_paused_after_its_conversion_floor() -> None:
+    core = Core(ROOMY, GuardSettings(prefix_sends_per_hour=10_000))
+    answers = await pump(core, [mobile(f"+44740012{i:04d}") for i in range(500)])
+    assert answers == [None] * 20 + [PausedForRisk] * 480
+    assert len(core.courier.messages) == GuardSettings().prefix_conversion_min_sends
 
 
 async def test_pumping_one_prefix_with_every_default_on() -> None:
-    rig = Rig()
-    results = []
-    for destination in one_prefix(500):
-        results.append(await rig.send(destination))
-        rig.clock.advance(2)
-    sent = sum(r.allowed for r in results)
-    assert sent <= GuardSettings().prefix_conversion_min_sends
-    assert all(r.retry_after for r in results if not r.allowed)
+    core = Core(ROOMY)
+    answers = await pump(core, [mobile(f"+44740013{i:04d}") for i in range(500)])
+    assert answers.count(None) <= GuardSettings().prefix_conversion_min_sends
+    assert set(answers[20:]) == {PausedForRisk}
 
 
 async def test_pumping_spread_over_a_country_is_paused_by_country_conversion() -> None:
-    rig = Rig(LOOSE, country_conversion_min_sends=100)
+    core = Core(ROOMY, GuardSettings(prefix_sends_per_hour=10_000))
     rng = random.Random(7)
-    sent = 0
-    for _ in range(500):
-        number = Destination(
-            DestinationKind.PHONE, f"+4474{rng.randrange(10**8):08d}", "GB", "mobile", "44"
-        )
-        if (await rig.send(number)).allowed:
-            sent += 1
-        rig.clock.advance(1)
-    assert sent <= 100
-    blocked = await rig.send(phone("+447400123456"))
-    assert blocked.reasons[0] is GuardReason.COUNTRY_CONVERSION
+    numbers = [mobile(f"+4474{rng.randrange(10**8):08d}") for _ in range(500)]
+    answers = await pump(core, numbers)
+    assert answers.count(None) <= GuardSettings().country_conversion_min_sends
+    paused = [e for e in core.store.events if e.action == "guard.paused"]
+    assert [(e.subject_type, e.subject_id) for e in paused] == [("country", "GB")]
 
 
 async def test_premium_rate_numbers_send_nothing() -> None:
-    rig = Rig()
-    decisions = []
-    for i in range(500):
-        destination = phone(f"+1900{2_000_000 + i * 1_337:07d}")
-        assert destination.line_type == "premium_rate"
-        decisions.append(await rig.send(destination))
-    assert not any(d.allowed for d in decisions)
-    assert {d.reasons[0] for d in decisions} == {GuardReason.NUMBER_TYPE}
-    assert all(d.retry_after is None for d in decisions)  # permanent: no point retrying
+    core = Core(ROOMY)
+    numbers = [
+        Destination(
+            DestinationKind.PHONE, f"+1900{2_000_000 + i * 1_337:07d}", "US", "premium_rate", "1"
+        )
+        for i in range(500)
+    ]
+    assert await pump(core, numbers) == [RefusedForRisk] * 500  # for good: no Retry-After
+    assert core.courier.messages == [] and core.store.sessions == {}
 
 
 # A day of a real sign-up flow: mobiles across many countries, a heavy home market,
@@ -89,40 +91,51 @@ def signup_destination(rng: random.Random) -> Destination:
     country = "US" if rng.random() < 0.4 else rng.choice(sorted(MOBILES))
     start, digits = MOBILES[country]
     number = start + "".join(str(rng.randrange(10)) for _ in range(digits - len(start) + 1))
-    return Destination(DestinationKind.PHONE, number, country, "mobile", CALLING[country])
+    return mobile(number, country, CALLING[country])
 
 
 async def test_a_realistic_signup_day_is_never_blocked() -> None:
-    rig = Rig()
+    core = Core()
     rng = random.Random(12)
-    users = 6_000  # over 24 h: about 250 an hour, peaks included
-    start = rig.clock.now()
-    events: list[tuple[float, int, str, Destination, str]] = []
+    users, hours = 1_500, 6  # about 250 an hour, a peak of about 375 included
+    start = core.clock.now()
+    events: list[tuple[float, int, str]] = []
+    people: dict[int, tuple[Destination, str]] = {}
     for i in range(users):
-        at = start + rng.betavariate(2, 2) * 86_400  # a daily peak
-        destination = signup_destination(rng)
+        at = start + rng.betavariate(2, 2) * hours * 3600  # the busy part of a day
         ip = "100.64.0.1" if rng.random() < 0.02 else f"203.0.{rng.randrange(256)}.{i % 250}"
-        heapq.heappush(events, (at, i, "send", destination, ip))
-        if rng.random() < 0.1:  # a resend before entering the code
-            heapq.heappush(events, (at + 40, i, "send", destination, ip))
+        people[i] = (signup_destination(rng), ip)
+        heapq.heappush(events, (at, i, "send"))
+        delay = rng.uniform(15, 180)
+        if rng.random() < 0.1 and delay > 45:  # a resend before entering the code
+            heapq.heappush(events, (at + 40, i, "resend"))
         if rng.random() < 0.85:
-            delay = rng.uniform(15, 180)
             if rng.random() < 0.1:  # one typo first
-                heapq.heappush(events, (at + delay - 5, i, "wrong", destination, ip))
-            heapq.heappush(events, (at + delay, i, "verify", destination, ip))
-    blocked = []
-    sends = 0
+                heapq.heappush(events, (at + delay - 5, i, "wrong"))
+            heapq.heappush(events, (at + delay, i, "verify"))
+    sessions: dict[int, tuple[str, str]] = {}
     while events:
-        at, _, kind, destination, ip = heapq.heappop(events)
-        rig.clock.advance(max(0.0, at - rig.clock.now()))
+        at, i, kind = heapq.heappop(events)
+        core.clock.advance(max(0.0, at - core.clock.now()))
+        destination, ip = people[i]
         if kind == "send":
-            sends += 1
-            decision = await rig.send(destination, ip=ip)
-            if not decision.allowed:
-                blocked.append((destination, decision))
+            phone = destination.kind is DestinationKind.PHONE
+            request = StartRequest(
+                tenant_id="t1",
+                environment=Environment.PRODUCTION,
+                channel=Channel.SMS if phone else Channel.EMAIL,
+                destination=destination,
+                ip_address=ip,
+            )
+            sent = await core.service.start(request)
+            sessions[i] = (sent.session.id, core.courier.last_code())
+            continue
+        session_id, code = sessions[i]
+        if kind == "resend":
+            assert (await core.service.resend("t1", session_id)).delivered
         elif kind == "wrong":
-            assert await rig.guess_wrong(destination, ip=ip)
+            assert not (await core.service.verify("t1", session_id, wrong(code))).ok
         else:
-            await rig.verify(destination, ip=ip)
-    assert sends > users
-    assert blocked == []
+            assert (await core.service.verify("t1", session_id, code)).ok
+    assert len(sessions) == users
+    assert not [e for e in core.store.events if e.action in ("send.refused", "guard.paused")]

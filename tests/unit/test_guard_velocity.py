@@ -46,14 +46,9 @@ async def test_pumping_without_verifications_is_paused_by_conversion() -> None:
     """The velocity limit set high: conversion alone pauses a prefix nobody verifies."""
     core = Core(ROOMY, GuardSettings(prefix_sends_per_hour=10_000, country_sends_per_hour=10_000))
     sent, _ = await pump(core, [mobile(f"+4479002{i:05d}") for i in range(500)])
-    assert sent == 19  # the 20th send makes 20 with none verified: below 10 %
-
-
-async def test_a_paused_prefix_opens_again_once_the_windows_roll_past() -> None:
-    core = Core(ROOMY, GuardSettings(prefix_sends_per_hour=10_000, country_sends_per_hour=10_000))
-    await pump(core, [mobile(f"+4479003{i:05d}") for i in range(30)])
-    core.clock.advance(2 * 1800)
-    assert (await core.service.start(core.request(mobile("+447900399999")))).delivered
+    # The 20th send makes 20 with none verified (below 10 %): it stores the pause and goes
+    # out; every send after it is refused.
+    assert sent == 20
 
 
 async def test_a_real_sign_up_mix_is_never_refused() -> None:

@@ -16,6 +16,7 @@ from otpgate.adapters.delivery.base import ConfigurationError
 from otpgate.adapters.sql import migrate
 from otpgate.adapters.sql.accounts import AccountStore, LegacySecrets
 from otpgate.adapters.sql.db import create_engine, is_sqlite
+from otpgate.cli.guard import guard_app
 from otpgate.cli.sponsors import beneficiaries_app, sponsors_app
 from otpgate.cli.tenants import tenants_app
 from otpgate.core.model import Environment, IssuedKey
@@ -34,6 +35,7 @@ app.add_typer(providers_app, name="providers")
 app.add_typer(sponsors_app, name="sponsors")
 app.add_typer(beneficiaries_app, name="beneficiaries")
 app.add_typer(tenants_app, name="tenants")
+app.add_typer(guard_app, name="guard")
 
 SANDBOX_KEY_FILE = Path("var/sandbox-key.txt")
 

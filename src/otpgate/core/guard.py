@@ -2,293 +2,267 @@
 
 It stops SMS pumping (codes sent to numbers whose owners are paid per message, which
 nobody ever enters) and send-and-guess cycling (a new session each time the old one's
-attempts run out). Thresholds and why they are what they are:
-:mod:`otpgate.core.guard_settings`; operators' guide: ``docs/abuse-guard.md``.
+attempts run out). Thresholds and why: :mod:`otpgate.core.guard_settings`; operators'
+guide: ``docs/abuse-guard.md``. Everything it reads and writes is in the send's (or the
+guess's) own unit of work, so its limits hold across processes, with or without Redis.
 
-What the flows call, and when::
+A send meets, in order (the first that refuses answers):
 
-    subject = GuardSubject(tenant_id, environment, destination, ip_address)
-    decision = await guard.check_send(subject, now)      # after the ordinary limits,
-    if not decision.allowed: refuse (retry_after)        # right before delivery
-    ...
-    if not (await guard.check_guess(subject, now)).allowed: refuse, compare nothing
-    compare the code
-    await guard.record_verification(subject, Outcome.WRONG | Outcome.VERIFIED, now)
-    when the ordinary lockout locks a destination: await guard.record_lockout(subject, until)
+1. the sandbox magic number :data:`GUARD_REFUSED_PHONE`: refused, whatever the lists say;
+2. the tenant's lists (one read, with 5): an **allow** entry for the destination, its
+   country or any prefix of it wins over every block and skips 3, 5 and the range
+   signals of 6; otherwise a **block** entry refuses;
+3. the number type (``Destination.line_type`` in ``refused_line_types``);
+4. the destination's lockout and per-minute send limit (``OtpService``, not here);
+5. a stored pause in force on the number's prefix or country;
+6. velocity and budgets (per prefix, country, end-user address, tenant), then conversion:
+   where too few of a range's recent sends were verified, a pause is stored for the
+   cool-off (``guard_conversion_cooloff_seconds``) in this same transaction. The send
+   that starts it goes out; those after it are refused until it lifts by itself.
 
-Signals, in the order a send meets them (the first that refuses answers):
-
-1. the sandbox magic number :data:`GUARD_REFUSED_PHONE` (refused in both environments);
-2. the tenant's lists: a block entry for the country, any prefix or the destination
-   refuses; an allow entry anywhere wins over blocks and skips signals 3, 5 and 6;
-3. number type (``Destination.line_type``) in ``refused_line_types``;
-4. a lockout of the canonical destination (its failure budget, or the ordinary lockout);
-5. conversion: prefix or country paused, or pausing now (too few sends verified);
-6. velocity per prefix and per country per hour;
-7. velocity per end-user IP address per hour, then the tenant's hourly and daily budget.
-
-Blocks 1-3 are permanent (no ``retry_after``); the others lift by themselves.
-
-Fails open: when a port raises, the guard allows the send (the ordinary limits still
-apply) and says ``fail_open`` among the reasons. A failed list lookup skips the lists
-only: number type needs no storage and still refuses.
+Refusals 1-3 are for good (``RefusedForRisk``); 5 and 6 lift by themselves
+(``PausedForRisk`` with ``retry_after``). Each is audited, counted and logged through
+``on_refusal``, without the caller learning which signal fired.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NoReturn
 
-from otpgate.core.canonical import canonical_email, canonical_phone
-from otpgate.core.guard_keys import SCOPES, SubjectKeys, base_key, keys_for, list_entries, scope_key
-from otpgate.core.guard_ports import (
-    GuardCounters,
-    GuardHolds,
-    GuardLists,
-    ListEntry,
-    ListScope,
-    ListVerdict,
-    Tally,
-)
+from otpgate.core.canonical import canonical_phone
+from otpgate.core.errors import PausedForRisk, RefusedForRisk
 from otpgate.core.guard_settings import GuardSettings
 from otpgate.core.guard_types import (
     GUARD_REFUSED_PHONE,
-    GuardDecision,
     GuardReason,
-    GuardSubject,
-    Outcome,
+    GuardScope,
+    ListEntry,
+    Screening,
 )
-from otpgate.core.model import Environment
+from otpgate.core.model import AuditEvent, Destination, DestinationKind, Environment
+from otpgate.core.session import VerificationSession
+from otpgate.core.uow import UnitOfWork, UnitOfWorkFactory
+from otpgate.core.velocity import (
+    CONVERSION,
+    HOUR,
+    conversion_windows,
+    judge_conversion,
+    over_limit,
+    ranges,
+    send_tallies,
+    verified_tallies,
+)
 
-__all__ = [
-    "GUARD_REFUSED_PHONE",
-    "Guard",
-    "GuardDecision",
-    "GuardReason",
-    "GuardSubject",
-    "Outcome",
-]
-
-HOUR = 3_600
-DAY = 86_400
-CONVERSION = {"prefix": GuardReason.PREFIX_CONVERSION, "country": GuardReason.COUNTRY_CONVERSION}
-VELOCITY = {"prefix": GuardReason.PREFIX_VELOCITY, "country": GuardReason.COUNTRY_VELOCITY}
+REFUSED = "the request was refused for risk"
+Refusal = Callable[[AuditEvent], None]
+"""Told of every send the guard refuses (the metrics and the log line)."""
 
 
-class Blocked(Exception):
-    """Internal: a signal refused the send (``until`` when it lifts by itself)."""
+def fingerprint_of(destination_key: str) -> str:
+    """The keyed fingerprint in a destination key (``<tenant>:<fingerprint>``)."""
+    return destination_key.rsplit(":", 1)[-1]
 
-    def __init__(self, reason: GuardReason, until: float | None = None) -> None:
-        super().__init__(reason.value)
-        self.reason = reason
-        self.until = until
+
+def list_entries(destination: Destination, destination_key: str) -> list[ListEntry]:
+    """What a tenant's lists may hold about a destination: it, its country, its prefixes."""
+    entries = [ListEntry(GuardScope.DESTINATION, fingerprint_of(destination_key))]
+    if destination.kind is DestinationKind.PHONE:
+        if destination.country:
+            entries.append(ListEntry(GuardScope.COUNTRY, destination.country))
+        number = canonical_phone(destination.value)
+        entries += [ListEntry(GuardScope.PREFIX, number[:n]) for n in range(2, len(number))]
+    return entries
 
 
 @dataclass(frozen=True, slots=True)
-class Limit:
-    tally: Tally
-    most: int
-    reason: GuardReason
+class GuardedSend:
+    """One send as the guard sees it."""
+
+    tenant_id: str
+    environment: Environment
+    destination: Destination
+    destination_key: str
+    ip_address: str | None = None
 
 
 class Guard:
     def __init__(
         self,
         settings: GuardSettings,
-        counters: GuardCounters,
-        holds: GuardHolds,
-        lists: GuardLists,
-        fingerprint: Callable[[str], str],
+        uow: UnitOfWorkFactory,
+        *,
+        on_refusal: Refusal | None = None,
+        on_fail_open: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
-        self.counters = counters
-        self.holds = holds
-        self.lists = lists
-        self._fp = fingerprint
+        self.uow = uow
+        self.on_refusal = on_refusal
+        self.on_fail_open = on_fail_open
+        self._audits: set[asyncio.Task[None]] = set()
 
-    # -- what the flows call ------------------------------------------------
+    @property
+    def enabled(self) -> bool:
+        return self.settings.enabled
 
-    async def check_send(self, subject: GuardSubject, now: float) -> GuardDecision:
-        """May a code be sent to ``subject.destination`` now? Counts the send if so."""
-        if not self.settings.enabled:
-            return GuardDecision(True)
-        keys = keys_for(subject, self._fp)
-        notes: list[GuardReason] = []
-        try:
-            allowed = await self._screen(subject, keys, notes)
-            await self._measure(subject, keys, allowed, now)
-        except Blocked as block:
-            return _blocked(block, notes, now)
-        except Exception:
-            notes.append(GuardReason.FAIL_OPEN)
-        return GuardDecision(True, tuple(notes))
+    # -- sends ----------------------------------------------------------
 
-    async def check_guess(self, subject: GuardSubject, now: float) -> GuardDecision:
-        """May an open session of this destination evaluate a code? Call before comparing."""
-        if not self.settings.enabled:
-            return GuardDecision(True)
-        try:
-            (until,) = await self.holds.held_until([keys_for(subject, self._fp).lock], now)
-        except Exception:
-            return GuardDecision(True, (GuardReason.FAIL_OPEN,))
-        if until is not None:
-            return _blocked(Blocked(GuardReason.LOCKED, until), [], now)
-        return GuardDecision(True)
+    async def screen(self, uow: UnitOfWork, send: GuardedSend, now: float) -> Screening:
+        """Signals 1, 2, 3 and 5, before anything is counted; raises when one refuses."""
+        if not self.enabled:
+            return Screening()
+        d = send.destination
+        if d.kind is DestinationKind.PHONE and d.value == GUARD_REFUSED_PHONE:
+            self._refuse(send, GuardReason.REFUSED_NUMBER, now)
+        judged = ranges(send.tenant_id, send.environment, d)
+        found = await uow.guard.screen(
+            send.tenant_id,
+            str(send.environment),
+            list_entries(d, send.destination_key),
+            [ListEntry(r.scope, r.value) for r in judged],
+            now,
+        )
+        if found.allowed:
+            return found
+        if found.blocked:
+            self._refuse(send, GuardReason.BLOCK_LIST, now)
+        if d.line_type is not None and d.line_type in self.settings.refused_line_types:
+            self._refuse(send, GuardReason.NUMBER_TYPE, now)
+        if found.pauses:
+            last = max(found.pauses, key=lambda p: p.until)
+            self._pause(send, CONVERSION[last.scope], math.ceil(last.until - now), now)
+        return found
 
-    async def record_verification(
-        self, subject: GuardSubject, outcome: Outcome, now: float
-    ) -> GuardDecision:
-        """Feed a guess's outcome; the answer says whether more guesses may follow."""
-        if not self.settings.enabled:
-            return GuardDecision(True)
-        keys = keys_for(subject, self._fp)
-        try:
-            if outcome is Outcome.VERIFIED:
-                if keys.is_phone:
-                    await self.counters.hit(self._conversion(keys, "c:ok", now))
-                return GuardDecision(True)
-            return await self._count_failure(keys, now)
-        except Exception:
-            return GuardDecision(True, (GuardReason.FAIL_OPEN,))
-
-    async def record_lockout(self, subject: GuardSubject, until: float) -> GuardDecision:
-        """The ordinary lockout locked this destination: hold it under its canonical key."""
-        if not self.settings.enabled:
-            return GuardDecision(True)
-        try:
-            await self.holds.hold(keys_for(subject, self._fp).lock, until)
-        except Exception:
-            return GuardDecision(True, (GuardReason.FAIL_OPEN,))
-        return GuardDecision(True)
-
-    # -- what operators call -----------------------------------------------
-
-    def list_entry(self, scope: ListScope, value: str) -> ListEntry:
-        """The entry a list store keeps for what an operator typed (hashed where personal)."""
-        if scope is ListScope.COUNTRY:
-            return ListEntry(scope, value.strip().upper())
-        if scope is ListScope.PREFIX:
-            return ListEntry(scope, self._fp(canonical_phone(value)))
-        key = canonical_email(value) if "@" in value else canonical_phone(value)
-        return ListEntry(scope, self._fp(key))
-
-    async def lift(
-        self, tenant_id: str, environment: Environment, scope: ListScope, value: str, now: float
+    async def count_send(
+        self, uow: UnitOfWork, send: GuardedSend, now: float, screening: Screening
     ) -> None:
-        """Lift a lockout, or a conversion pause (and judge no conversion there for 2 windows)."""
-        base = base_key(tenant_id, environment)
-        name = self.list_entry(scope, value).value
-        if scope is ListScope.DESTINATION:
-            await self.holds.release(f"{base}:lock:{name}")
+        """Signal 6: one multi-row upsert and, for a phone, one read; stores a pause where
+        conversion is too low."""
+        if not self.enabled:
             return
-        await self.holds.release(f"{base}:pause:{scope.value}:{name}")
-        exempt_until = now + 2 * self.settings.conversion_window_seconds
-        await self.holds.hold(f"{base}:exempt:{scope.value}:{name}", exempt_until)
-
-    # -- the signals ----------------------------------------------------------
-
-    async def _screen(
-        self, subject: GuardSubject, keys: SubjectKeys, notes: list[GuardReason]
-    ) -> bool:
-        """Signals 1-3, which refuse for good; returns whether an allow entry matched."""
-        if keys.is_phone and keys.canonical == GUARD_REFUSED_PHONE:
-            raise Blocked(GuardReason.REFUSED_NUMBER)
-        try:
-            entries = list_entries(subject, keys, self._fp)
-            verdicts = set((await self.lists.lookup(subject.tenant_id, entries)).values())
-        except Exception:
-            notes.append(GuardReason.FAIL_OPEN)
-            verdicts = set()
-        if ListVerdict.ALLOW in verdicts:
-            notes.append(GuardReason.ALLOW_LIST)
-            return True
-        if ListVerdict.BLOCK in verdicts:
-            raise Blocked(GuardReason.BLOCK_LIST)
-        if keys.is_phone and subject.destination.line_type in self.settings.refused_line_types:
-            raise Blocked(GuardReason.NUMBER_TYPE)
-        return False
-
-    async def _measure(
-        self, subject: GuardSubject, keys: SubjectKeys, allowed: bool, now: float
-    ) -> None:
-        """Signals 4-7, read from storage; counts the send when none refuses."""
         s = self.settings
-        judged = keys.is_phone and not allowed  # allow-listed ranges skip the range signals
-        scopes = SCOPES if judged else ()
-        wanted = [keys.lock]
-        wanted += [scope_key(keys, signal, x) for signal in ("pause", "exempt") for x in scopes]
-        held = await self.holds.held_until(wanted, now)
-        if held[0] is not None:
-            raise Blocked(GuardReason.LOCKED, held[0])
-        if judged:
-            await self._judge_conversion(keys, held[1:3], held[3:5], now)
-        ranged = [
-            Limit(Tally(scope_key(keys, "v", x), HOUR, now), self._per_hour(x), VELOCITY[x])
-            for x in scopes
-        ]
-        if keys.ip is not None:
-            ranged.append(
-                Limit(Tally(keys.ip, HOUR, now), s.ip_sends_per_hour, GuardReason.IP_VELOCITY)
+        judged = (
+            [] if screening.allowed else ranges(send.tenant_id, send.environment, send.destination)
+        )
+        tallies = send_tallies(
+            s, send.tenant_id, send.environment, send.destination, send.ip_address, judged=judged
+        )
+        counts = await uow.counters.hit_many([(t.key, t.window_seconds) for t in tallies], now)
+        if (past := over_limit(tallies, counts)) is not None:
+            assert past.reason is not None
+            self._pause(send, past.reason, past.retry_after(now), now)
+        if not judged:
+            return
+        keys = [k for r in judged for k in (r.sent, r.verified)]
+        seen = await uow.counters.counts(
+            keys, s.conversion_window_seconds, conversion_windows(s, now)
+        )
+        tripped = judge_conversion(s, judged, seen, now)
+        if tripped is None:
+            return
+        until = now + s.conversion_cooloff_seconds
+        reason = CONVERSION[tripped.scope]
+        env = str(send.environment)
+        if not await uow.guard.pause(send.tenant_id, env, tripped.scope, tripped.value, until, now):
+            # Another send paused the range a moment ago; this one came too late.
+            self._pause(send, reason, s.conversion_cooloff_seconds, now)
+        await uow.audit.record(
+            AuditEvent(
+                tenant_id=send.tenant_id,
+                subject_type=str(tripped.scope),
+                subject_id=tripped.value,
+                action="guard.paused",
+                at=now,
+                detail={"reasons": [str(reason)], "environment": env, "until": until},
             )
-        await self._velocity(ranged)
-        budget = s.budget_for(subject.tenant_id)
-        spend = [
-            Limit(Tally(keys.tenant, HOUR, now), budget.per_hour, GuardReason.TENANT_HOURLY),
-            Limit(Tally(keys.tenant, DAY, now), budget.per_day, GuardReason.TENANT_DAILY),
-        ]
-        await self._velocity(spend, also=self._conversion(keys, "c:sent", now) if judged else [])
+        )
 
-    def _per_hour(self, scope: str) -> int:
-        s = self.settings
-        return s.prefix_sends_per_hour if scope == "prefix" else s.country_sends_per_hour
+    def failed_open(self) -> None:
+        """A send went through although a signal could not be read (Redis away): the
+        ordinary limits, counted in the database, held it; say so."""
+        if self.enabled and self.on_fail_open is not None:
+            self.on_fail_open()
 
-    async def _judge_conversion(
-        self, keys: SubjectKeys, paused: list[float | None], exempt: list[float | None], now: float
+    # -- guesses --------------------------------------------------------
+
+    async def count_verified(
+        self, uow: UnitOfWork, session: VerificationSession, now: float
     ) -> None:
-        s = self.settings
-        for until, scope in zip(paused, SCOPES, strict=True):
-            if until is not None:
-                raise Blocked(CONVERSION[scope], until)
-        window = s.conversion_window_seconds
-        tallies = self._conversion(keys, "c:sent", now) + self._conversion(keys, "c:ok", now)
-        tallies += [Tally(t.key, window, now - window) for t in tallies]
-        counts = await self.counters.peek(tallies)
-        # [sent prefix, sent country, ok prefix, ok country] now, then the previous window.
-        recent = [a + b for a, b in zip(counts[:4], counts[4:], strict=True)]
-        floors = (s.prefix_conversion_min_sends, s.country_conversion_min_sends)
-        for i, scope in enumerate(SCOPES):
-            sent, ok = recent[i], recent[i + 2]
-            if exempt[i] is not None or sent < floors[i]:
-                continue
-            if ok < s.conversion_threshold * sent:
-                until = now + s.conversion_cooloff_seconds
-                await self.holds.hold(scope_key(keys, "pause", scope), until)
-                raise Blocked(CONVERSION[scope], until)
-
-    async def _velocity(self, limits: list[Limit], also: list[Tally] | None = None) -> None:
-        tallies = [limit.tally for limit in limits] + (also or [])
-        if not tallies:
+        """The conversion signal: real people enter their codes."""
+        if not self.enabled:
             return
-        counts = await self.counters.hit(tallies)
-        for limit, count in zip(limits, counts, strict=False):
-            if count > limit.most:
-                raise Blocked(limit.reason, limit.tally.ends_at)
+        feed = verified_tallies(
+            self.settings, session.tenant_id, session.environment, session.destination
+        )
+        if feed:
+            await uow.counters.hit_many([(t.key, t.window_seconds) for t in feed], now)
 
-    async def _count_failure(self, keys: SubjectKeys, now: float) -> GuardDecision:
-        (current,) = await self.counters.hit([Tally(keys.failures, HOUR, now)])
-        (previous,) = await self.counters.peek([Tally(keys.failures, HOUR, now - HOUR)])
-        if current + previous < self.settings.failures_per_hour:
-            return GuardDecision(True)
+    async def count_failure(
+        self, uow: UnitOfWork, session: VerificationSession, now: float
+    ) -> None:
+        """The failure budget: wrong codes per destination across all its sessions. Once
+        spent, the destination is locked, which stops new sends and the guesses of every
+        session still open for it, so send-and-guess cycling ends there."""
+        if not self.enabled:
+            return
+        budget = self.settings.failures_per_hour
+        spent = await uow.counters.hit(f"fail:{session.destination_key}", budget, HOUR, now)
+        if spent.count < budget:
+            return
         until = now + self.settings.failure_lockout_seconds
-        await self.holds.hold(keys.lock, until)
-        return _blocked(Blocked(GuardReason.LOCKED, until), [], now)
+        await uow.counters.lock(f"lock:{session.destination_key}", until)
+        if spent.count == budget:
+            await uow.audit.record(
+                AuditEvent(
+                    tenant_id=session.tenant_id,
+                    subject_type="destination",
+                    subject_id=fingerprint_of(session.destination_key),
+                    action="destination.locked",
+                    at=now,
+                    detail={"reasons": ["failure_budget"], "until": until},
+                )
+            )
 
-    def _conversion(self, keys: SubjectKeys, signal: str, now: float) -> list[Tally]:
-        window = self.settings.conversion_window_seconds
-        return [Tally(scope_key(keys, signal, x), window, now) for x in SCOPES]
+    # -- refusals -------------------------------------------------------
 
+    def _refuse(self, send: GuardedSend, reason: GuardReason, now: float) -> NoReturn:
+        self._refused(send, reason, now)
+        raise RefusedForRisk(REFUSED)
 
-def _blocked(block: Blocked, notes: list[GuardReason], now: float) -> GuardDecision:
-    retry = None if block.until is None else max(1, math.ceil(block.until - now))
-    return GuardDecision(False, (block.reason, *notes), retry)
+    def _pause(
+        self, send: GuardedSend, reason: GuardReason, retry_after: int, now: float
+    ) -> NoReturn:
+        self._refused(send, reason, now)
+        raise PausedForRisk(REFUSED, retry_after)
+
+    def _refused(self, send: GuardedSend, reason: GuardReason, now: float) -> None:
+        event = AuditEvent(
+            tenant_id=send.tenant_id,
+            subject_type="destination",
+            subject_id=fingerprint_of(send.destination_key),
+            action="send.refused",
+            at=now,
+            detail={"reasons": [str(reason)], "country": send.destination.country},
+        )
+        if self.on_refusal is not None:
+            self.on_refusal(event)
+        self._audit_later(event)
+
+    def _audit_later(self, event: AuditEvent) -> None:
+        """Audit a refusal in a unit of work of its own, once the refused request's unit
+        of work (which rolls back) has ended."""
+
+        async def write() -> None:
+            try:
+                async with self.uow() as uow:
+                    await uow.audit.record(event)
+                    await uow.commit()
+            except Exception:  # noqa: S110 - visibility must never fail a request
+                pass
+
+        task = asyncio.get_running_loop().create_task(write())
+        self._audits.add(task)
+        task.add_done_callback(self._audits.discard)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, Self
 
+from otpgate.core.guard_memory import MemoryGuard, MemoryGuardAdmin
 from otpgate.core.model import (
     AuditEvent,
     DeliveryResult,
@@ -200,6 +201,8 @@ class MemoryUnitOfWork:
         self._working: dict[str, dict[Any, Any]] | None = None
         self.sessions = MemorySessions(self)
         self.counters = MemoryCounters(self)
+        self.guard = MemoryGuard(self)
+        self.guard_admin = MemoryGuardAdmin(self)
         self.idempotency = MemoryIdempotency(self)
         self.audit = MemoryAudit(self)
         self.deliveries = MemoryDeliveries(self)

@@ -6,10 +6,11 @@ one transaction. A send is three phases:
 
 1. before the unit of work: :meth:`OtpService.precount` counts the send in the outside
    limiter (Redis), if there is one;
-2. inside it: :meth:`OtpService.open` (or :meth:`OtpService.redeliver`) checks the
-   lockout, counts the send in the database when Redis did not, creates the session and
-   builds a :class:`Dispatch`. A sandbox (outbox) message is kept in this same
-   transaction, so the whole send is one unit of work;
+2. inside it: :meth:`OtpService.open` (or :meth:`OtpService.redeliver`) passes the abuse
+   guard (``core/guard.py``), checks the lockout, counts the send in the database when
+   Redis did not, creates the session and builds a :class:`Dispatch`. A sandbox
+   (outbox) message is kept in this same transaction, so the whole send is one unit of
+   work;
 3. after COMMIT: :meth:`OtpService.send` hands a real message to its provider, and a
    second short unit of work records the outcome (:meth:`OtpService.record`).
 
@@ -24,7 +25,6 @@ with a conditional transition. No interleaving of requests can then evaluate mor
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import uuid
 from collections.abc import Callable
@@ -39,18 +39,15 @@ from otpgate.core.errors import (
     DestinationLocked,
     InvalidInput,
     NotFound,
-    PausedForRisk,
     RateLimited,
-    RefusedForRisk,
 )
+from otpgate.core.guard import Guard, GuardedSend, Refusal
 from otpgate.core.guard_settings import GuardSettings
-from otpgate.core.guard_types import GUARD_REFUSED_PHONE, GuardReason
 from otpgate.core.model import (
     AuditEvent,
     Channel,
     DeliveryResult,
     Destination,
-    DestinationKind,
     Environment,
     OutgoingMessage,
     Policy,
@@ -59,18 +56,8 @@ from otpgate.core.model import (
 from otpgate.core.ports import Courier, Limiter
 from otpgate.core.session import SessionState, VerificationSession
 from otpgate.core.uow import UnitOfWork, UnitOfWorkFactory
-from otpgate.core.velocity import (
-    conversion_probes,
-    judge_conversion,
-    over_limit,
-    send_tallies,
-    verified_tallies,
-)
 
 SANDBOX_PROVIDER = "outbox"
-REFUSED = "the request was refused for risk"
-Refusal = Callable[[AuditEvent], None]
-"""Told of every send the guard refuses (the metrics and the log line)."""
 
 
 class VerifyOutcome(enum.StrEnum):
@@ -106,6 +93,9 @@ class Precount:
     """What the outside limiter said before the unit of work opened (``None``: count inside)."""
 
     send: RateDecision | None = None
+    failed_open: bool = False
+    """The outside limiter is configured but could not be reached: the send is counted
+    in the database instead, under the ordinary limits, and the guard says it failed open."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,16 +146,21 @@ class OtpService:
         policy: Policy,
         guard: GuardSettings | None = None,
         on_refusal: Refusal | None = None,
+        limiter_down: Callable[[], bool] | None = None,
+        on_fail_open: Callable[[], None] | None = None,
     ) -> None:
+        """``limiter_down`` says whether the outside limiter is configured but unreachable
+        right now; ``on_fail_open`` is told of each send the guard let through then."""
         self.uow = uow
         self.limiter = limiter
         self.courier = courier
         self.keyring = keyring
         self.clock = clock
         self.policy = policy
-        self.guard = guard or GuardSettings()
-        self.on_refusal = on_refusal
-        self._audits: set[asyncio.Task[None]] = set()
+        self.limiter_down = limiter_down
+        self.guard = Guard(
+            guard or GuardSettings(), uow, on_refusal=on_refusal, on_fail_open=on_fail_open
+        )
 
     def destination_key(self, tenant_id: str, destination: Destination) -> str:
         """The key of every limit, lockout and budget of ``destination``: a keyed hash of
@@ -181,7 +176,8 @@ class OtpService:
         decision = await self.limiter.hit(
             f"send:{destination_key}", self.policy.send_limit_per_minute, 60, now
         )
-        return Precount(send=decision)
+        down = decision is None and self.limiter_down is not None and self.limiter_down()
+        return Precount(send=decision, failed_open=down)
 
     async def open(
         self, uow: UnitOfWork, request: StartRequest, now: float, pre: Precount
@@ -191,25 +187,21 @@ class OtpService:
             raise InvalidInput(
                 "channel", f"channel {request.channel} needs a different destination"
             )
-        dest_key = self.destination_key(request.tenant_id, request.destination)
-        self._screen(request, dest_key, now)
-        await self._admit_send(uow, dest_key, now, pre)
-        await self._count_send(
-            uow,
-            request.tenant_id,
-            request.environment,
-            request.destination,
-            dest_key,
-            now,
-            request.ip_address,
+        guarded = GuardedSend(
+            tenant_id=request.tenant_id,
+            environment=request.environment,
+            destination=request.destination,
+            destination_key=self.destination_key(request.tenant_id, request.destination),
+            ip_address=request.ip_address,
         )
+        await self._admit_send(uow, guarded, now, pre)
         session = VerificationSession(
             id=request.session_id or str(uuid.uuid4()),
             tenant_id=request.tenant_id,
             environment=request.environment,
             channel=request.channel,
             destination=request.destination,
-            destination_key=dest_key,
+            destination_key=guarded.destination_key,
             nonce=new_nonce(),
             key_id=self.keyring.current,
             code_length=self.policy.code_length,
@@ -245,10 +237,13 @@ class OtpService:
             await self.expire(uow, session, now)
         if state is not SessionState.PENDING:
             raise Conflict(f"the verification is {state}; a code can no longer be resent")
-        await self._admit_send(uow, session.destination_key, now, pre)
-        await self._count_send(
-            uow, tenant_id, session.environment, session.destination, session.destination_key, now
+        guarded = GuardedSend(
+            tenant_id=tenant_id,
+            environment=session.environment,
+            destination=session.destination,
+            destination_key=session.destination_key,
         )
+        await self._admit_send(uow, guarded, now, pre)
         await self._audit(uow, session, "session.resent", now, None)
         return await self._dispatch(uow, session, now, brand, first=False)
 
@@ -333,17 +328,12 @@ class OtpService:
             ):
                 return await self._not_claimed(uow, tenant_id, session_id, code, now)
             verified = claimed.moved(SessionState.VERIFIED, now)
-            if self.guard.enabled:  # the conversion signal: real people enter their codes
-                feed = verified_tallies(
-                    self.guard, claimed.tenant_id, claimed.environment, claimed.destination
-                )
-                if feed:
-                    await uow.counters.hit_many([(t.key, t.window_seconds) for t in feed], now)
+            await self.guard.count_verified(uow, claimed, now)
             await self._audit(
                 uow, verified, "session.verified", now, {"attempts": claimed.attempts}
             )
             return VerifyResult(VerifyOutcome.VERIFIED, verified)
-        await self._count_failure(uow, claimed, now)
+        await self.guard.count_failure(uow, claimed, now)
         if claimed.attempts >= claimed.max_attempts:
             await uow.sessions.transition(
                 session_id, SessionState.PENDING, SessionState.FAILED, now
@@ -397,7 +387,13 @@ class OtpService:
             return sandbox.code_accepted(code)
         return self.keyring.matches(session.key_id, session.id, session.nonce, code)
 
-    async def _admit_send(self, uow: UnitOfWork, dest_key: str, now: float, pre: Precount) -> None:
+    async def _admit_send(
+        self, uow: UnitOfWork, send: GuardedSend, now: float, pre: Precount
+    ) -> None:
+        """Every check a send passes before it is made: the guard's screen, the
+        destination's lockout and per-minute limit, then the guard's counting signals."""
+        screening = await self.guard.screen(uow, send, now)
+        dest_key = send.destination_key
         until = await uow.counters.locked_until(f"lock:{dest_key}", now)
         if until is not None:
             raise DestinationLocked(
@@ -414,6 +410,9 @@ class OtpService:
                 decision = replace(decision, allowed=decision.count + earlier <= limit)
         if not decision.allowed:
             raise RateLimited("too many codes sent to this destination", decision.retry_after)
+        await self.guard.count_send(uow, send, now, screening)
+        if pre.failed_open:
+            self.guard.failed_open()
 
     async def _dispatch(
         self,
@@ -480,119 +479,6 @@ class OtpService:
         # Closed before this request got to it (on PostgreSQL, maybe while it waited on the
         # row's lock): the answer it would get had it come alone, afterwards.
         return VerifyResult(VerifyOutcome.CLOSED, session)
-
-    def _screen(self, request: StartRequest, dest_key: str, now: float) -> None:
-        """The guard's number checks: the sandbox number it always refuses, and the
-        number types (premium-rate, shared-cost, …) nobody should be sending codes to."""
-        if not self.guard.enabled:
-            return
-        d = request.destination
-        reason = None
-        if d.kind is DestinationKind.PHONE and d.value == GUARD_REFUSED_PHONE:
-            reason = GuardReason.REFUSED_NUMBER
-        elif d.line_type is not None and d.line_type in self.guard.refused_line_types:
-            reason = GuardReason.NUMBER_TYPE
-        if reason is None:
-            return
-        self._refused(request.tenant_id, d, dest_key, reason, now)
-        raise RefusedForRisk(REFUSED)
-
-    async def _count_send(
-        self,
-        uow: UnitOfWork,
-        tenant_id: str,
-        environment: Environment,
-        destination: Destination,
-        dest_key: str,
-        now: float,
-        ip_address: str | None = None,
-    ) -> None:
-        """The guard's counting signals (``core/velocity.py``): velocity per prefix and
-        country, the tenant's budgets, and conversion; one upsert and one read."""
-        if not self.guard.enabled:
-            return
-        tallies = send_tallies(self.guard, tenant_id, environment, destination, ip_address)
-        counts = await uow.counters.hit_many([(t.key, t.window_seconds) for t in tallies], now)
-        reason, retry_after = None, 0
-        if (past := over_limit(tallies, counts)) is not None:
-            assert past.reason is not None
-            reason, retry_after = past.reason, past.retry_after(now)
-        else:
-            probes = conversion_probes(self.guard, tenant_id, environment, destination)
-            if probes:
-                window = int(now // self.guard.conversion_window_seconds)
-                keys = [k for p in probes for k in (p.sent.key, p.verified.key)]
-                seen = await uow.counters.counts(
-                    keys, self.guard.conversion_window_seconds, [window, window - 1]
-                )
-                if (paused := judge_conversion(self.guard, probes, seen, now)) is not None:
-                    reason, retry_after = paused
-        if reason is None:
-            return
-        self._refused(tenant_id, destination, dest_key, reason, now)
-        raise PausedForRisk(REFUSED, retry_after)
-
-    def _refused(
-        self,
-        tenant_id: str,
-        destination: Destination,
-        dest_key: str,
-        reason: GuardReason,
-        now: float,
-    ) -> None:
-        event = AuditEvent(
-            tenant_id=tenant_id,
-            subject_type="destination",
-            subject_id=dest_key.rsplit(":", 1)[-1],
-            action="send.refused",
-            at=now,
-            detail={"reasons": [str(reason)], "country": destination.country},
-        )
-        if self.on_refusal is not None:
-            self.on_refusal(event)
-        self._audit_later(event)
-
-    def _audit_later(self, event: AuditEvent) -> None:
-        """Audit a refusal in a unit of work of its own, once the refused request's unit
-        of work (which rolls back) has ended."""
-
-        async def write() -> None:
-            try:
-                async with self.uow() as uow:
-                    await uow.audit.record(event)
-                    await uow.commit()
-            except Exception:  # noqa: S110 - visibility must never fail a request
-                pass
-
-        task = asyncio.get_running_loop().create_task(write())
-        self._audits.add(task)
-        task.add_done_callback(self._audits.discard)
-
-    async def _count_failure(
-        self, uow: UnitOfWork, session: VerificationSession, now: float
-    ) -> None:
-        """The failure budget: wrong codes per destination across all its sessions. Once
-        spent, the destination is locked, which stops new sends and the guesses of every
-        session still open for it, so send-and-guess cycling ends there."""
-        if not self.guard.enabled:
-            return
-        budget = self.guard.failures_per_hour
-        spent = await uow.counters.hit(f"fail:{session.destination_key}", budget, 3600, now)
-        if spent.count < budget:
-            return
-        until = now + self.guard.failure_lockout_seconds
-        await uow.counters.lock(f"lock:{session.destination_key}", until)
-        if spent.count == budget:
-            await uow.audit.record(
-                AuditEvent(
-                    tenant_id=session.tenant_id,
-                    subject_type="destination",
-                    subject_id=session.destination_key.rsplit(":", 1)[-1],
-                    action="destination.locked",
-                    at=now,
-                    detail={"reasons": ["failure_budget"], "until": until},
-                )
-            )
 
     async def _audit(
         self,

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from otpgate.core.guard_types import GuardScope, ListEntry, Screening
 from otpgate.core.model import AuditEvent, DeliveryResult, RateDecision, Tenant
 from otpgate.core.session import SessionState, VerificationSession
 
@@ -94,6 +95,37 @@ class CounterRepository(Protocol):
     async def count(self, key: str, window_seconds: int, now: float) -> int:
         """How many events the database counted against ``key`` in the current window
         (those of a Redis outage, when Redis counts the rest)."""
+        ...
+
+
+class GuardRepository(Protocol):
+    """The abuse guard's stored state that every send reads: the operators' allow and
+    block lists (per tenant) and the conversion pauses (per tenant and environment)."""
+
+    async def screen(
+        self,
+        tenant_id: str,
+        environment: str,
+        entries: Sequence[ListEntry],
+        ranges: Sequence[ListEntry],
+        now: float,
+    ) -> Screening:
+        """The tenant's verdicts on any of ``entries``, and the pauses in force (``until``
+        after ``now``) on any of ``ranges`` in ``environment``: one indexed query."""
+        ...
+
+    async def pause(
+        self,
+        tenant_id: str,
+        environment: str,
+        scope: GuardScope,
+        value: str,
+        until: float,
+        now: float,
+    ) -> bool:
+        """Pause sends to the range until ``until``. ``False``, writing nothing, when a
+        pause is already in force there: of concurrent units of work that pause one range,
+        exactly one gets ``True``."""
         ...
 
 
@@ -186,6 +218,8 @@ class UnitOfWork(Protocol):
     def sessions(self) -> SessionRepository: ...
     @property
     def counters(self) -> CounterRepository: ...
+    @property
+    def guard(self) -> GuardRepository: ...
     @property
     def idempotency(self) -> IdempotencyRepository: ...
     @property

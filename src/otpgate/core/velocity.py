@@ -9,11 +9,11 @@ transaction (one multi-row upsert, one read):
   in the hour;
 - **spend budget**: sends per tenant per hour and per day (settable per tenant);
 - **conversion**: the share of the prefix's and the country's sends that were verified,
-  over the current and the previous window; below the threshold over enough sends, new
-  sends there are refused until verified ones raise it, or the windows roll past (which
-  is the cool-off: at most two windows).
+  over the current and the previous window. Below the threshold over enough sends, the
+  guard stores a pause for the range (``core/guard.py``) that refuses its sends for the
+  cool-off, however the counters move meanwhile.
 
-This module is pure: it names the counters and judges their counts; the core counts.
+This module is pure: it names the counters and judges their counts; the guard counts.
 """
 
 from __future__ import annotations
@@ -24,11 +24,20 @@ from dataclasses import dataclass
 
 from otpgate.core.canonical import phone_prefix
 from otpgate.core.guard_settings import GuardSettings
-from otpgate.core.guard_types import GuardReason
+from otpgate.core.guard_types import GuardReason, GuardScope
 from otpgate.core.model import Destination, DestinationKind, Environment
 
 HOUR = 3_600
 DAY = 86_400
+RANGE_SCOPES = (GuardScope.PREFIX, GuardScope.COUNTRY)
+VELOCITY = {
+    GuardScope.PREFIX: GuardReason.PREFIX_VELOCITY,
+    GuardScope.COUNTRY: GuardReason.COUNTRY_VELOCITY,
+}
+CONVERSION = {
+    GuardScope.PREFIX: GuardReason.PREFIX_CONVERSION,
+    GuardScope.COUNTRY: GuardReason.COUNTRY_CONVERSION,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,17 +58,51 @@ class Tally:
 
 
 def _h(value: str) -> str:
-    """Keys name ranges and countries by a short hash: counters reveal no number."""
+    """Keys name ranges by a short hash: counters hold no number in clear."""
     return hashlib.sha256(value.encode()).hexdigest()[:16]
 
 
-def _scopes(destination: Destination) -> dict[str, str]:
-    scopes: dict[str, str] = {}
-    if destination.kind is DestinationKind.PHONE:
-        scopes["prefix"] = _h(phone_prefix(destination.value))
-        if destination.country:
-            scopes["country"] = destination.country
-    return scopes
+def _base(tenant_id: str, environment: Environment | str) -> str:
+    return f"guard:{tenant_id}:{environment}"
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """A range phone sends fall in (a prefix or a country) and the names of its counters."""
+
+    scope: GuardScope
+    value: str
+    """The prefix (``+44790012``) or the country (``GB``), in clear: what pauses store."""
+    velocity: str
+    """Sends this hour."""
+    sent: str
+    """Sends per conversion window."""
+    verified: str
+    """Verified codes per conversion window."""
+
+
+def range_of(
+    tenant_id: str, environment: Environment | str, scope: GuardScope, value: str
+) -> Range:
+    name = _h(value) if scope is GuardScope.PREFIX else value
+    base = _base(tenant_id, environment)
+    return Range(
+        scope=scope,
+        value=value,
+        velocity=f"{base}:{scope}:{name}",
+        sent=f"{base}:sent:{scope}:{name}",
+        verified=f"{base}:ok:{scope}:{name}",
+    )
+
+
+def ranges(tenant_id: str, environment: Environment, destination: Destination) -> list[Range]:
+    """The ranges of a phone destination (prefix first, then country); none for an email."""
+    if destination.kind is not DestinationKind.PHONE:
+        return []
+    found = [range_of(tenant_id, environment, GuardScope.PREFIX, phone_prefix(destination.value))]
+    if destination.country:
+        found.append(range_of(tenant_id, environment, GuardScope.COUNTRY, destination.country))
+    return found
 
 
 def send_tallies(
@@ -68,10 +111,13 @@ def send_tallies(
     environment: Environment,
     destination: Destination,
     ip_address: str | None = None,
+    *,
+    judged: Sequence[Range] = (),
 ) -> list[Tally]:
-    """The counters one send raises: velocity and budgets (with limits) and the sends of
-    its conversion counters (no limit: they are judged with the verified ones)."""
-    base = f"guard:{tenant_id}:{environment}"
+    """The counters one send raises: the tenant's budgets, the end user's allowance, and
+    for each range in ``judged`` its velocity (with limits) and its conversion sends (no
+    limit: they are judged with the verified ones)."""
+    base = _base(tenant_id, environment)
     budget = settings.budget_for(tenant_id)
     tallies = [
         Tally(f"{base}:tenant:h", HOUR, budget.per_hour, GuardReason.TENANT_HOURLY),
@@ -86,27 +132,14 @@ def send_tallies(
                 GuardReason.IP_VELOCITY,
             )
         )
-    scopes = _scopes(destination)
-    if "prefix" in scopes:
-        tallies.append(
-            Tally(
-                f"{base}:prefix:{scopes['prefix']}",
-                HOUR,
-                settings.prefix_sends_per_hour,
-                GuardReason.PREFIX_VELOCITY,
-            )
-        )
-    if "country" in scopes:
-        tallies.append(
-            Tally(
-                f"{base}:country:{scopes['country']}",
-                HOUR,
-                settings.country_sends_per_hour,
-                GuardReason.COUNTRY_VELOCITY,
-            )
-        )
+    per_hour = {
+        GuardScope.PREFIX: settings.prefix_sends_per_hour,
+        GuardScope.COUNTRY: settings.country_sends_per_hour,
+    }
+    for r in judged:
+        tallies.append(Tally(r.velocity, HOUR, per_hour[r.scope], VELOCITY[r.scope]))
     window = settings.conversion_window_seconds
-    tallies += [Tally(f"{base}:sent:{s}:{v}", window) for s, v in scopes.items()]
+    tallies += [Tally(r.sent, window) for r in judged]
     return tallies
 
 
@@ -114,9 +147,8 @@ def verified_tallies(
     settings: GuardSettings, tenant_id: str, environment: Environment, destination: Destination
 ) -> list[Tally]:
     """The counters a verified code raises: the conversion's verified sends."""
-    base = f"guard:{tenant_id}:{environment}"
     window = settings.conversion_window_seconds
-    return [Tally(f"{base}:ok:{s}:{v}", window) for s, v in _scopes(destination).items()]
+    return [Tally(r.verified, window) for r in ranges(tenant_id, environment, destination)]
 
 
 def over_limit(tallies: Sequence[Tally], counts: Sequence[int]) -> Tally | None:
@@ -127,48 +159,48 @@ def over_limit(tallies: Sequence[Tally], counts: Sequence[int]) -> Tally | None:
     return None
 
 
+def conversion_windows(settings: GuardSettings, now: float) -> list[int]:
+    """The window numbers conversion is judged over: the current one and the previous."""
+    window = int(now // settings.conversion_window_seconds)
+    return [window, window - 1]
+
+
 @dataclass(frozen=True, slots=True)
-class ConversionProbe:
-    """The counters whose counts judge conversion: sent and verified, this window and the
-    previous one, for each scope of the destination."""
+class Conversion:
+    """A range's sends and verified codes over the conversion windows."""
 
-    scope: str
-    sent: Tally
-    verified: Tally
+    sent: int
+    verified: int
 
 
-def conversion_probes(
-    settings: GuardSettings, tenant_id: str, environment: Environment, destination: Destination
-) -> list[ConversionProbe]:
-    base = f"guard:{tenant_id}:{environment}"
-    window = settings.conversion_window_seconds
-    probes = []
-    for scope, value in _scopes(destination).items():
-        sent = Tally(f"{base}:sent:{scope}:{value}", window)
-        verified = Tally(f"{base}:ok:{scope}:{value}", window)
-        probes.append(ConversionProbe(scope, sent, verified))
-    return probes
+def conversion_of(
+    settings: GuardSettings, r: Range, counts: Mapping[tuple[str, int], int], now: float
+) -> Conversion:
+    """``counts`` maps ``(key, window number)`` to a count (``CounterRepository.counts``)."""
+    windows = conversion_windows(settings, now)
+    return Conversion(
+        sent=sum(counts.get((r.sent, w), 0) for w in windows),
+        verified=sum(counts.get((r.verified, w), 0) for w in windows),
+    )
 
 
 def judge_conversion(
     settings: GuardSettings,
-    probes: Sequence[ConversionProbe],
+    judged: Sequence[Range],
     counts: Mapping[tuple[str, int], int],
     now: float,
-) -> tuple[GuardReason, int] | None:
-    """A pause (reason, seconds until it may lift) where too few sends were verified.
-
-    ``counts`` maps ``(key, window number)`` to a count, for the current and previous
-    windows; this send is already counted among the sent ones."""
+) -> Range | None:
+    """The first range whose sends are too rarely verified: it is to be paused. This send
+    is already counted among the sent ones."""
     minimum = {
-        "prefix": settings.prefix_conversion_min_sends,
-        "country": settings.country_conversion_min_sends,
+        GuardScope.PREFIX: settings.prefix_conversion_min_sends,
+        GuardScope.COUNTRY: settings.country_conversion_min_sends,
     }
-    reasons = {"prefix": GuardReason.PREFIX_CONVERSION, "country": GuardReason.COUNTRY_CONVERSION}
-    for probe in probes:
-        window = probe.sent.window(now)
-        sent = sum(counts.get((probe.sent.key, w), 0) for w in (window, window - 1))
-        verified = sum(counts.get((probe.verified.key, w), 0) for w in (window, window - 1))
-        if sent >= minimum[probe.scope] and verified < settings.conversion_threshold * sent:
-            return reasons[probe.scope], probe.sent.retry_after(now)
+    for r in judged:
+        seen = conversion_of(settings, r, counts, now)
+        if (
+            seen.sent >= minimum[r.scope]
+            and seen.verified < settings.conversion_threshold * seen.sent
+        ):
+            return r
     return None

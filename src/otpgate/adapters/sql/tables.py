@@ -282,5 +282,31 @@ verification_tokens = Table(
     Column("operation", String(120), nullable=True),
     Index("ix_sponsor_tokens_expires", "expires_at"),
 )
+# -- The abuse guard's lists and pauses (migration 0008) -------------------------------------
+
+guard_lists = Table(
+    "guard_lists",
+    metadata,
+    # The key puts value before scope: a send reads its destination's fingerprint, its
+    # country and its prefixes as one range of the primary key (tenant_id, value IN …).
+    Column("tenant_id", String(36), primary_key=True),
+    Column("value", String(64), primary_key=True),  # a country, a prefix, a fingerprint
+    Column("scope", String(16), primary_key=True),
+    Column("verdict", String(8), nullable=False),
+    Column("label", String(64), nullable=False),  # as typed; a destination masked
+    Column("created_at", Float, nullable=False),
+)
+
+guard_pauses = Table(
+    "guard_pauses",
+    metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("environment", String(16), primary_key=True),
+    Column("value", String(64), primary_key=True),  # a prefix (+44790012) or a country
+    Column("scope", String(16), primary_key=True),
+    Column("until", Float, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
 # Housekeeping (scale-out, migration 0005): the purge deletes expired lockouts by deadline.
 Index("ix_lockouts_until", lockouts.c.until)

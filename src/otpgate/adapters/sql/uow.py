@@ -15,6 +15,8 @@ from typing import Self
 from otpgate.adapters.sql.database import Database, Transaction
 from otpgate.adapters.sql.evaluations import SqlEvaluations
 from otpgate.adapters.sql.gateway import SqlTransactions
+from otpgate.adapters.sql.guard import SqlGuard
+from otpgate.adapters.sql.guard_admin import SqlGuardAdmin
 from otpgate.adapters.sql.idempotency import SqlIdempotency
 from otpgate.adapters.sql.limiter import SqlCounters
 from otpgate.adapters.sql.outbox import SqlOutbox
@@ -57,6 +59,8 @@ class _Deliveries(SqlDeliveryLog):
 class SqlUnitOfWork:
     sessions: SqlSessions
     counters: SqlCounters
+    guard: SqlGuard
+    guard_admin: SqlGuardAdmin
     idempotency: SqlIdempotency
     audit: _Audit
     deliveries: _Deliveries
@@ -86,6 +90,8 @@ class SqlUnitOfWork:
         sealer = self._sealer
         self.sessions = SqlSessions(tx, sealer)
         self.counters = SqlCounters(tx)
+        self.guard = SqlGuard(tx)
+        self.guard_admin = SqlGuardAdmin(tx, sealer)
         self.idempotency = SqlIdempotency(tx, sealer)
         self.audit = _Audit(tx)
         self.deliveries = _Deliveries(tx)
