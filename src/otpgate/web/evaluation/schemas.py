@@ -119,7 +119,9 @@ class EvaluationStateUpdate(_Model):
     )
     sub_status: Text | None = None
     notes: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
-        default=None, description="Kept in the evaluation's audit trail"
+        default=None,
+        description="Kept with the evaluation (answered in its `notes`); replaces earlier "
+        "notes, left out keeps them",
     )
     attachments: Annotated[list[object], Field(max_length=100)] | None = Field(
         default=None, description="Not stored by otpgate: a non-empty list is refused"
@@ -152,6 +154,7 @@ class EvaluationResponse(BaseModel):
     status: Literal["OPEN", "ON_HOLD", "CLOSED"]
     sub_status: str
     tags: list[str]
+    notes: str = Field(description="The reviewer's notes (PUT …/state); empty until then")
     review_queues: list[str]
     data_enrichments: list[Enrichment]
     eval_status: Literal["evaluation_paused", "evaluation_in_progress", "evaluation_completed"]
