@@ -7,20 +7,8 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
-import pytest
-
 from otpgate.core.model import Environment
 from otpgate.flows.evaluation.records import Evaluation
-
-from .conftest import STORES, open_factory
-
-
-@pytest.fixture(params=STORES)
-async def uow(request: pytest.FixtureRequest) -> Any:
-    factory, db = await open_factory(request, request.param)
-    yield factory
-    if db is not None:
-        await db.close()
 
 
 def new_evaluation() -> Evaluation:

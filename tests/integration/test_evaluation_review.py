@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from otpgate.adapters.sql.sealed import PREFIX
 from otpgate.adapters.sql.tables import evaluations
 from otpgate.core.model import Environment
-from otpgate.settings import Settings
-from otpgate.testing.app import Harness, running_app
-from tests.support.pgdb import fresh_database
-from tests.support.services import require_postgres
+from otpgate.testing.app import Harness
 
 from .evalkit import code_body, patch, resume_body, start, state
 from .test_audit_trail import events
@@ -117,19 +111,6 @@ async def test_other_tenants_and_the_other_environment_get_404(
         f"/api/evaluation/{held['eval_id']}/state", json=put_body(), headers={"authorization": ""}
     )
     assert r.status_code == 401
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def app(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
-    if request.param == "sqlite":
-        settings = Settings(database_url=f"sqlite:///{tmp_path}/otpgate.db", _env_file=None)  # type: ignore[call-arg]
-        async with running_app(settings) as h:
-            yield h
-        return
-    with fresh_database(require_postgres(), "otpgate_review") as url:
-        settings = Settings(database_url=url, _env_file=None)  # type: ignore[call-arg]
-        async with running_app(settings) as h:
-            yield h
 
 
 NOTES = "Passport checked by video call; Marguerite Okonkwo, born 1984-03-29"

@@ -177,12 +177,12 @@ def _one_instruction() -> dict[str, Any]:
     address = {"anyOf": [_has(name, text) for name in ADDRESS_FIELDS]}
     individual = [
         _has("otp", _has("code", text)),
-        _has("otp", _has("resend", {"const": True})),
+        _has("otp", _has("resend", {"type": "boolean", "const": True})),
         *(_has(name, address if name == "address" else text) for name in DETAILS),
     ]
     return {
         "anyOf": [
-            _has("actions", _has("resume", {"const": True})),
+            _has("actions", _has("resume", {"type": "boolean", "const": True})),
             *(_has("data", _has("individual", shape)) for shape in individual),
         ]
     }

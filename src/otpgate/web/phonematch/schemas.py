@@ -22,9 +22,7 @@ CountryCode = Annotated[
 LineType = Annotated[str, Documented(enum=list(LINE_TYPES), description="In either case")]
 _TEXT = NO_CONTROL_MULTILINE.removeprefix("^[^").removesuffix("]*$")
 # {pin} once at least; {fn} and {ln} may appear too; no other braces.
-TEMPLATE = (
-    rf"^(?:[^{{}}{_TEXT}]|\{{(?:fn|ln)\}})*\{{pin\}}(?:[^{{}}{_TEXT}]|\{{(?:fn|ln|pin)\}})*$"
-)
+TEMPLATE = rf"^(?:[^{{}}{_TEXT}]|\{{(?:fn|ln)\}})*\{{pin\}}(?:[^{{}}{_TEXT}]|\{{(?:fn|ln|pin)\}})*$"
 Template = Annotated[
     str,
     Documented(
