@@ -96,6 +96,15 @@ class AutoStore:
 
 
 @pytest.fixture(params=STORES)
+async def uow(request: pytest.FixtureRequest) -> AsyncIterator[Factory]:
+    """A unit-of-work factory on each store."""
+    factory, db = await open_factory(request, request.param)
+    yield factory
+    if db is not None:
+        await db.close()
+
+
+@pytest.fixture(params=STORES)
 async def store(request: pytest.FixtureRequest) -> AsyncIterator[AutoStore]:
     factory, db = await open_factory(request, request.param)
     try:

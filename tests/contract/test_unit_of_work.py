@@ -13,18 +13,9 @@ import pytest
 from otpgate.core.model import AuditEvent
 from otpgate.core.uow import StoredAnswer
 
-from .conftest import STORES, open_factory
 from .test_session_store import new_session
 
 N = 20
-
-
-@pytest.fixture(params=STORES)
-async def uow(request: pytest.FixtureRequest) -> Any:
-    factory, db = await open_factory(request, request.param)
-    yield factory
-    if db is not None:
-        await db.close()
 
 
 def event(subject: str) -> AuditEvent:

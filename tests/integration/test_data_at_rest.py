@@ -1,12 +1,13 @@
 """A copy of the database holds no code, destination or personal detail in plain text.
 
 Full flows on the three APIs (evaluations with the individual_onboarding workflow's
-personal details, the PhoneMatch gateway, the sponsor API with its beneficiaries), with
-production and sandbox keys, then a byte search of what an attacker would take: the
-SQLite file and its WAL, or a ``pg_dump`` of the PostgreSQL database. Nothing that was
-delivered or sent in may be found: no code, no phone number in any of its usual forms,
-no email, name, national id, birth date or address line. What is kept is still readable
-by the server: the outbox answers by destination and the evaluation shows its details.
+personal details and a reviewer's notes, the PhoneMatch gateway, the sponsor API with its
+beneficiaries), with production and sandbox keys, then a byte search of what an attacker
+would take: the SQLite file and its WAL, or a ``pg_dump`` of the PostgreSQL database.
+Nothing that was delivered or sent in may be found: no code, no phone number in any of
+its usual forms, no email, name, national id, birth date, address line or reviewer's
+note. What is kept is still readable by the server: the outbox answers by destination
+and the evaluation shows its details and notes.
 Older rows in plain text are read as they are, and sealed once by ``storage/reseal.py``.
 """
 
@@ -53,6 +54,7 @@ DETAILS = {
         "country": "US",
     },
 }
+REVIEW_NOTES = "called back at home, spoke to Ottoline Thistlewood-Brandt"
 GATEWAY_PHONE = "2015106042"  # national, as the gateway's callers send it
 GATEWAY_TARGET = {"fn": "Bartholomew", "ln": "Featherstonehaugh", "phone": GATEWAY_PHONE}
 GATEWAY_REFERENCE = "claim-Quintessa-7781"
@@ -74,6 +76,7 @@ def needles(codes: list[str]) -> set[str]:
     for phone in (PHONE, SANDBOX_PHONE, BENEFICIARY_PHONE, "+1" + GATEWAY_PHONE):
         found |= phone_forms(phone)
     found |= {"300 123 4542", EMAIL.split("@")[0], BENEFICIARY_EMAIL.split("@")[0]}
+    found |= {REVIEW_NOTES, "Thistlewood-Brandt"}
     found |= {v for k, v in DETAILS.items() if isinstance(v, str)}
     address = DETAILS["address"]
     assert isinstance(address, dict)
@@ -106,6 +109,11 @@ async def full_flows(h: Harness) -> list[str]:
         assert held.status_code == 200, held.text
         done = await patch(c, ev["eval_id"], details_body(DETAILS))
         assert done.status_code == 200, done.text
+        review = {"workflow": ONBOARDING, "decision": "REVIEW", "status": "OPEN"}
+        reviewed = await c.put(
+            f"/api/evaluation/{ev['eval_id']}/state", json={**review, "notes": REVIEW_NOTES}
+        )
+        assert reviewed.json()["notes"] == REVIEW_NOTES, reviewed.text
         by_email = await start(c, phone=None, email=EMAIL, channel="email")
         codes.append(await h.last_code(EMAIL))
         assert (await patch(c, by_email["eval_id"], code_body(codes[-1]))).status_code == 200
@@ -221,4 +229,4 @@ async def test_plain_rows_of_an_older_release_are_read_then_sealed_once(
     assert sum((await reseal(h.services.database, h.services.uow.sealer)).values()) == 0
 
 
-DETAILS_STRINGS = {"Marguerite", "512-48-3967", "742 Evergreen Terrace"}
+DETAILS_STRINGS = {"Marguerite", "512-48-3967", "742 Evergreen Terrace", "Thistlewood-Brandt"}

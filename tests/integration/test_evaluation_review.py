@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
+from otpgate.adapters.sql.sealed import PREFIX
+from otpgate.adapters.sql.tables import evaluations
 from otpgate.core.model import Environment
 from otpgate.testing.app import Harness
 
@@ -46,7 +49,10 @@ async def test_a_reviewer_closes_an_evaluation_in_review_and_it_is_audited(
     ]
     assert event["detail"]["before"]["decision"] == "REVIEW"
     assert (event["detail"]["decision"], event["detail"]["status"]) == ("ACCEPT", "CLOSED")
-    assert event["detail"]["notes"] == "documents checked by hand"
+    # The audit trail says the notes changed; their text is kept with the evaluation.
+    assert event["detail"]["notes_changed"] is True
+    assert "documents checked" not in str(event["detail"])
+    assert body["notes"] == "documents checked by hand"
 
 
 async def test_the_documents_spellings_open_and_on_hold(sandbox: httpx.AsyncClient) -> None:
@@ -105,3 +111,37 @@ async def test_other_tenants_and_the_other_environment_get_404(
         f"/api/evaluation/{held['eval_id']}/state", json=put_body(), headers={"authorization": ""}
     )
     assert r.status_code == 401
+
+
+NOTES = "Passport checked by video call; Marguerite Okonkwo, born 1984-03-29"
+
+
+async def test_notes_are_stored_sealed_and_answered_until_replaced(app: Harness) -> None:
+    async with app.client(app.sandbox_key) as c:
+        held = await _in_review(c)
+        assert held["notes"] == ""  # the published answer's field, empty until a reviewer writes
+        r = await put(c, held["eval_id"], put_body(decision="REVIEW", status="OPEN", notes=NOTES))
+        assert r.status_code == 200 and r.json()["notes"] == NOTES, r.text
+        # A PUT without notes keeps them; every answer carries them.
+        r = await put(c, held["eval_id"], put_body())
+        assert r.json()["notes"] == NOTES
+        got = await c.get(f"/api/evaluation/{held['eval_id']}")
+        assert got.json()["notes"] == NOTES and state(got.json()) == ("CLOSED", "Approve", "ACCEPT")
+
+        async with app.services.engine.connect() as conn:
+            stored = (
+                await conn.execute(
+                    select(evaluations.c.notes).where(evaluations.c.id == held["eval_id"])
+                )
+            ).scalar_one()
+        assert stored.startswith(PREFIX) and "Okonkwo" not in stored
+        assert app.services.uow.sealer.open(stored) == NOTES
+
+        # New notes replace them; the audit trail holds none of their text.
+        r = await put(c, held["eval_id"], put_body(notes="second look: fine"))
+        assert (await c.get(f"/api/evaluation/{held['eval_id']}")).json()["notes"] == (
+            "second look: fine"
+        )
+    audited = [e for e in await events(app, "evaluation") if e["action"] == "state_set"]
+    assert [e["detail"].get("notes_changed", False) for e in audited] == [True, False, True]
+    assert "Okonkwo" not in str([e["detail"] for e in audited])

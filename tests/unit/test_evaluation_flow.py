@@ -393,7 +393,9 @@ async def test_a_reviewer_sets_the_state_but_not_while_a_code_is_pending(
     assert triple(closed.evaluation) == ("CLOSED", "Approve", "ACCEPT")
     set_event = rig.events("evaluation")[-1]
     assert set_event.action == "state_set" and set_event.detail is not None
-    assert set_event.detail["notes"] == "called the customer"
+    # The notes live on the evaluation (sealed); the audit trail only says they changed.
+    assert closed.evaluation.notes == "called the customer"
+    assert "notes" not in set_event.detail and set_event.detail["notes_changed"] is True
     assert set_event.detail["before"] == {
         "status": "OPEN",
         "sub_status": "In Review",

@@ -12,11 +12,17 @@
 
 It works on whatever routes exist, by path, so routes can change without touching it;
 an operation this table does not know keeps what FastAPI generated, less the 422.
+
+The request schemas state the rules the server checks (``web/wire.py``, each API's
+``schemas.py``); what only the running app knows is added here: the workflow names of the
+catalog it loaded, the operator's aliases among them, and which of them can only reach
+a phone (or only an email). Until the app has started, the document is not cached.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from importlib.resources import files
 from typing import Any
 
@@ -24,6 +30,8 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+
+from otpgate.flows.evaluation.definitions import Workflow
 
 ASSETS_URL = "/docs/assets"
 Schema = dict[str, Any]
@@ -131,7 +139,7 @@ SECURITY_SCHEMES: dict[str, Schema] = {
 STATUS_WORDS = {
     400: "Malformed request; the body names the field",
     401: "Missing or bad credentials",
-    403: "Not allowed",
+    403: "Not allowed, or refused for risk by the abuse guard",
     404: "Not found (or another tenant's)",
     409: "Conflicts with the current state",
     410: "Expired or invalidated",
@@ -148,15 +156,15 @@ RULES: list[Rule] = [
         [{"apiKey": []}],
         "Error",
         {
-            "post": [400, 401, 409, 413, 429],
+            "post": [400, 401, 403, 409, 413, 429],
             "get": [400, 401, 404],
             "put": [400, 401, 404, 409, 413],
-            "*": [400, 401, 404, 409, 413, 429],
+            "*": [400, 401, 403, 404, 409, 413, 429],
         },
     ),
     ("/v1/outbox", [{"apiKey": []}], "Error", {"*": [400, 401]}),
     ("/v1/admin", [{"apiKey": []}], "Error", {"put": [400, 401, 404, 413], "*": [400, 401, 404]}),
-    ("/process", None, "GatewayResponse", {"*": [400, 401, 404, 413, 429]}),
+    ("/process", None, "GatewayResponse", {"*": [400, 401, 403, 404, 413, 429]}),
     ("/oauth/token", [{"oauthClient": []}], "OAuthError", {"*": [400, 401]}),
     (
         "/v1/otp",
@@ -177,14 +185,19 @@ def install(app: FastAPI) -> None:
     generate = app.openapi
 
     def openapi() -> Schema:
-        if app.openapi_schema is None:
-            app.openapi_schema = refine(copy.deepcopy(generate()))
-        return app.openapi_schema
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        services = getattr(app.state, "services", None)
+        workflows = services.evaluations.workflows if services is not None else None
+        schema = refine(copy.deepcopy(generate()), workflows)
+        if workflows is not None:
+            app.openapi_schema = schema
+        return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def refine(schema: Schema) -> Schema:
+def refine(schema: Schema, workflows: Mapping[str, Workflow] | None = None) -> Schema:
     components = schema.setdefault("components", {})
     components.setdefault("schemas", {}).update(copy.deepcopy(ERROR_SCHEMAS))
     components["securitySchemes"] = copy.deepcopy(SECURITY_SCHEMES)
@@ -193,6 +206,8 @@ def refine(schema: Schema) -> Schema:
         for method, operation in operations.items():
             _refine_operation(method, operation, rule)
     _enumerate(components["schemas"])
+    if workflows is not None:
+        _name_workflows(components["schemas"], workflows)
     used = repr(schema.get("paths"))
     for name in [n for n in components["schemas"] if n.endswith(GENERATED_ERRORS)]:
         if f"#/components/schemas/{name}'" not in used:
@@ -241,6 +256,49 @@ def _enumerate(schemas: Schema) -> None:
         every = [d for details in GATEWAY_DETAILS.values() for d in details]
         result["detail"].update(
             {"type": "string", "enum": every, "description": f"By action: {pairs}."}
+        )
+
+
+WORKFLOW_FIELDS = ("EvaluationRequest", "EvaluationPatch", "EvaluationStateUpdate")
+
+
+def _name_workflows(schemas: Schema, workflows: Mapping[str, Workflow]) -> None:
+    """``workflow`` is one of the names the evaluation service answers to; a start with a
+    workflow whose channels all need a phone (or all an email) needs that contact, unless
+    ``otp.channel`` picks one."""
+    names = sorted(workflows)
+    for model in WORKFLOW_FIELDS:
+        prop = schemas.get(model, {}).get("properties", {}).get("workflow")
+        if prop is not None:
+            for option in prop.get("anyOf", [prop]):
+                if option.get("type") == "string":
+                    option["enum"] = names
+    start = schemas.get("EvaluationRequest")
+    if start is None:
+        return
+    for contact, needs_phone in (("phone_number", True), ("email", False)):
+        only = [
+            n for n in names if all(c.needs_phone is needs_phone for c in workflows[n].channels)
+        ]
+        if not only:
+            continue
+        chosen = {
+            "required": ["otp"],
+            "properties": {
+                "otp": {
+                    "type": "object",
+                    "required": ["channel"],
+                    "properties": {"channel": {"type": "string"}},
+                }
+            },
+        }
+        given = {"required": [contact], "properties": {contact: {"type": "string"}}}
+        individual = {"type": "object", "anyOf": [chosen, given]}
+        start.setdefault("allOf", []).append(
+            {
+                "if": {"required": ["workflow"], "properties": {"workflow": {"enum": only}}},
+                "then": {"properties": {"data": {"properties": {"individual": individual}}}},
+            }
         )
 
 

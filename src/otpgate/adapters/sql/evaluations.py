@@ -19,19 +19,20 @@ from otpgate.flows.evaluation.records import EvalStatus, Evaluation
 
 _STATE = (
     "status, sub_status, decision, eval_status, tags, review_queues, session_id, channel,"
-    " individual, ended_at, decision_at"
+    " individual, ended_at, decision_at, notes"
 )
 _CREATE = (
     "INSERT INTO evaluations (id, tenant_id, client_id, workflow, environment, started_at,"
     f" version, {_STATE}) VALUES (:id, :tenant_id, :client_id, :workflow, :environment,"
     " :started_at, :version, :status, :sub_status, :decision, :eval_status, :tags,"
-    " :review_queues, :session_id, :channel, :individual, :ended_at, :decision_at)"
+    " :review_queues, :session_id, :channel, :individual, :ended_at, :decision_at, :notes)"
     " ON CONFLICT (tenant_id, client_id) DO NOTHING"
 )
 _SELECT = (
     "SELECT e.id, e.tenant_id, e.client_id, e.workflow, e.environment, e.started_at,"
     " e.version, e.status, e.sub_status, e.decision, e.eval_status, e.tags, e.review_queues,"
-    " e.session_id, e.channel, e.individual, e.ended_at, e.decision_at, n.body AS enrichment"
+    " e.session_id, e.channel, e.individual, e.ended_at, e.decision_at, e.notes,"
+    " n.body AS enrichment"
     " FROM evaluations e LEFT JOIN evaluation_enrichments n ON n.evaluation_id = e.id"
 )
 _BY_ID = f"{_SELECT} WHERE e.id = :key AND e.tenant_id = :tenant_id ORDER BY n.id"
@@ -40,8 +41,8 @@ _UPDATE = (
     "UPDATE evaluations SET version = :version, status = :status, sub_status = :sub_status,"
     " decision = :decision, eval_status = :eval_status, tags = :tags,"
     " review_queues = :review_queues, session_id = :session_id, channel = :channel,"
-    " individual = :individual, ended_at = :ended_at, decision_at = :decision_at"
-    " WHERE id = :id AND version = :expected"
+    " individual = :individual, ended_at = :ended_at, decision_at = :decision_at,"
+    " notes = :notes WHERE id = :id AND version = :expected"
 )
 _ADD_ENRICHMENT = (
     "INSERT INTO evaluation_enrichments (evaluation_id, body, created_at)"
@@ -62,6 +63,7 @@ def _state(e: Evaluation, sealer: Sealer) -> dict[str, Any]:
         "individual": sealer.seal_json(e.individual),
         "ended_at": e.ended_at,
         "decision_at": e.decision_at,
+        "notes": sealer.seal_optional(e.notes),
     }
 
 
@@ -93,11 +95,13 @@ def _from_rows(rows: Sequence[Row], sealer: Sealer) -> Evaluation | None:
         decision_at=row["decision_at"],
         version=row["version"],
         enrichments=tuple(_json(r["enrichment"]) for r in rows if r["enrichment"] is not None),
+        notes=sealer.open_optional(row["notes"]),
     )
 
 
 class SqlEvaluations:
-    """``individual`` (the person's details) is stored sealed (``sealed.py``)."""
+    """``individual`` (the person's details) and ``notes`` (a reviewer's) are stored sealed
+    (``sealed.py``)."""
 
     __slots__ = ("sealer", "tx")
 

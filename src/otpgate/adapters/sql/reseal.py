@@ -37,6 +37,7 @@ COLUMNS = (
     Column("sponsor_beneficiaries", ("sponsor_id", "beneficiary_id"), "email"),
     Column("gateway_transactions", ("id",), "reference"),
     Column("evaluations", ("id",), "individual", json=True),
+    Column("evaluations", ("id",), "notes"),
     Column("idempotency_records", ("tenant_id", "scope", "request_id"), "body", json=True),
 )
 

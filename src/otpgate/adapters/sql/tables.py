@@ -138,6 +138,7 @@ evaluations = Table(
     Column("started_at", Float, nullable=False),
     Column("ended_at", Float, nullable=False),
     Column("decision_at", Float, nullable=True),
+    Column("notes", Text, nullable=True),  # a reviewer's, sealed
     UniqueConstraint("tenant_id", "client_id", name="uq_evaluations_client_id"),
     Index("ix_evaluations_started", "started_at"),
 )

@@ -41,6 +41,9 @@ class Evaluation:
     decision_at: float | None = None
     version: int = 1
     enrichments: tuple[Enrichment, ...] = ()
+    notes: str | None = None
+    """A reviewer's notes (``PUT …/state``): free text that may hold personal data, so it is
+    stored sealed like ``individual`` and purged with the evaluation, never audited."""
 
     @property
     def is_closed(self) -> bool:

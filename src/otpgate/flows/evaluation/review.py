@@ -8,8 +8,11 @@ The rule, applied by :meth:`EvaluationService.set_state`:
   OPEN, ON_HOLD, CLOSED; ``sub_status`` defaults by status and decision;
 - nobody but otpgate puts an evaluation back to waiting for a code, and only a workflow
   with a personal-details step can be held for "More information needed";
-- the change is audited (``state_set``: before, after, notes) in the unit of work that
-  writes it.
+- ``notes``, when given, replace the evaluation's notes (kept with it, answered in its
+  ``notes``); left out, the notes stay as they were;
+- the change is audited (``state_set``: before and after, and whether the notes changed,
+  not their text: the audit trail outlives the evaluation's personal data) in the unit of
+  work that writes it.
 """
 
 from __future__ import annotations
@@ -73,4 +76,5 @@ def reviewed(ev: Evaluation, wf: Workflow, change: StateChange, now: float) -> E
         review_queues=("Default Queue",) if change.decision == "REVIEW" else (),
         ended_at=now,
         decision_at=now,
+        notes=ev.notes if change.notes is None else change.notes,
     )

@@ -539,8 +539,8 @@ class EvaluationService:
                 if not await uow.evaluations.update(after, ev.version):
                     raise Conflict("the evaluation changed while this request ran; fetch it again")
                 detail: dict[str, object] = {"before": _state(ev), **_state(after)}
-                if change.notes:
-                    detail["notes"] = change.notes
+                if after.notes != ev.notes:  # their text stays with the evaluation (sealed)
+                    detail["notes_changed"] = True
                 await self._audit(uow, after, "state_set", now, detail)
                 session = await self._session(uow, ev)
                 await uow.commit()

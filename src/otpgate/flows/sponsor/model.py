@@ -13,12 +13,13 @@ SPONSOR_CHANNELS = frozenset({Channel.SMS, Channel.EMAIL})
 OTP_ID_PREFIX = "otp_"
 TOKEN_PREFIX = "otvt_"  # noqa: S105 (a public prefix, not a secret)
 
-_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
-_IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
-_OPERATION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,119}")
-ULID_PATTERN = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
+# The names' shapes; the web layer states the same ones in the OpenAPI document.
+SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
+OPERATION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,119}")
+ULID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 """A ULID as otp ids and verification tokens carry it (Crockford base32, 26 characters)."""
-_TOKEN_BODY = re.compile(r"[0-9A-Za-z]{40,120}")
+TOKEN_BODY = re.compile(r"[0-9A-Za-z]{40,120}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +115,7 @@ class TokenRecord:
 
 
 def check_slug(raw: str, field_name: str = "sponsor_slug") -> str:
-    if not _SLUG.fullmatch(raw):
+    if not SLUG.fullmatch(raw):
         raise InvalidInput(
             field_name, f"{field_name} must be 1-64 lowercase letters, digits and hyphens"
         )
@@ -122,7 +123,7 @@ def check_slug(raw: str, field_name: str = "sponsor_slug") -> str:
 
 
 def check_identifier(raw: str, field_name: str) -> str:
-    if not _IDENTIFIER.fullmatch(raw):
+    if not IDENTIFIER.fullmatch(raw):
         raise InvalidInput(
             field_name, f"{field_name} must be 1-64 letters, digits, '_', '.', ':' or '-'"
         )
@@ -130,7 +131,7 @@ def check_identifier(raw: str, field_name: str) -> str:
 
 
 def check_operation(raw: str, field_name: str = "operation") -> str:
-    if not _OPERATION.fullmatch(raw):
+    if not OPERATION.fullmatch(raw):
         raise InvalidInput(
             field_name, f"{field_name} must be 1-120 letters, digits, '_', '.', ':' or '-'"
         )
@@ -139,14 +140,14 @@ def check_operation(raw: str, field_name: str = "operation") -> str:
 
 def check_otp_id(raw: str) -> str:
     body = raw.removeprefix(OTP_ID_PREFIX)
-    if body == raw or not ULID_PATTERN.fullmatch(body):
+    if body == raw or not ULID.fullmatch(body):
         raise InvalidInput("otp_id", "otp_id must look like otp_ followed by a 26-character ULID")
     return raw
 
 
 def check_token(raw: str) -> str:
     body = raw.removeprefix(TOKEN_PREFIX)
-    if body == raw or not _TOKEN_BODY.fullmatch(body):
+    if body == raw or not TOKEN_BODY.fullmatch(body):
         raise InvalidInput("token", "token must be an otvt_ verification token")
     return raw
 

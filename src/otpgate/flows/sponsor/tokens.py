@@ -18,7 +18,7 @@ import string
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from otpgate.flows.sponsor.model import OTP_ID_PREFIX, TOKEN_PREFIX, ULID_PATTERN
+from otpgate.flows.sponsor.model import OTP_ID_PREFIX, TOKEN_PREFIX, ULID
 
 _BASE62 = string.ascii_letters + string.digits
 
@@ -32,7 +32,7 @@ class SponsorIds:
 
     def _ulid(self) -> str:
         made = self.ulid()
-        if not ULID_PATTERN.fullmatch(made):
+        if not ULID.fullmatch(made):
             raise ValueError(f"the id maker returned {made!r}, not a 26-character ULID")
         return made
 

@@ -16,7 +16,7 @@ from otpgate.core.errors import InvalidInput, OtpError, Unauthorized
 from otpgate.core.model import Principal
 from otpgate.destinations import parse_email, parse_phone
 from otpgate.web.auth import require_key
-from otpgate.web.wire import PlainText, field_name
+from otpgate.web.wire import EMAIL, Documented, PlainText, field_name
 
 
 class OutboxRoute(APIRoute):
@@ -38,6 +38,12 @@ class OutboxRoute(APIRoute):
 
 
 router = APIRouter(tags=["admin"], route_class=OutboxRoute)
+# An email (with an "@": it must be valid) or anything else, matched as a phone number
+# when it is one and as it is otherwise.
+Destination = Annotated[
+    PlainText,
+    Documented(anyOf=[{"pattern": "^[^@]*$"}, {"format": "email", "pattern": EMAIL}]),
+]
 
 
 class OutboxEntry(BaseModel):
@@ -75,7 +81,7 @@ async def _principal(request: Request) -> Principal | JSONResponse:
 @router.get("/v1/outbox", response_model=OutboxList)
 async def list_outbox(
     request: Request,
-    destination: Annotated[PlainText | None, Query(max_length=320)] = None,
+    destination: Annotated[Destination | None, Query(max_length=320)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     principal: Principal | JSONResponse = Depends(_principal),
 ) -> JSONResponse:

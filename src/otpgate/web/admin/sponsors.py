@@ -25,7 +25,17 @@ from otpgate.destinations import parse_email, parse_phone
 from otpgate.flows.sponsor.model import Beneficiary, Sponsor
 from otpgate.flows.sponsor.service import SponsorService
 from otpgate.web.auth import require_key
-from otpgate.web.wire import PlainText, WireModel, field_name
+from otpgate.web.wire import (
+    IDENTIFIER_PATTERN,
+    Documented,
+    Email,
+    IdentifierText,
+    Operation,
+    PhoneNumber,
+    SlugText,
+    WireModel,
+    field_name,
+)
 
 STATUS: dict[type[OtpError], int] = {
     InvalidInput: 400,
@@ -92,16 +102,34 @@ class SponsorSpec(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    channels: list[str] = Field(default_factory=lambda: ["SMS"], max_length=2)
-    otp_operations: dict[str, list[str]] = Field(default_factory=dict, max_length=100)
+    channels: list[Annotated[str, Documented(enum=list(WIRE_CHANNELS))]] = Field(
+        default_factory=lambda: ["SMS"],
+        min_length=1,
+        max_length=2,
+        description="SMS and/or EMAIL, in either case",
+    )
+    otp_operations: Annotated[
+        dict[str, list[Operation]], Documented(propertyNames={"pattern": IDENTIFIER_PATTERN})
+    ] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="Product type → the operations that need an OTP for it",
+    )
     active: bool = True
 
 
-class BeneficiarySpec(WireModel):
-    model_config = ConfigDict(extra="forbid")
+def _given(name: str) -> dict[str, Any]:
+    return {"required": [name], "properties": {name: {"type": "string"}}}
 
-    phone_number: str | None = Field(default=None, max_length=40)
-    email: str | None = Field(default=None, max_length=320)
+
+class BeneficiarySpec(WireModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"anyOf": [_given("phone_number"), _given("email")]},
+    )
+
+    phone_number: PhoneNumber | None = Field(default=None, max_length=40)
+    email: Email | None = Field(default=None, max_length=320)
 
 
 def _service(request: Request) -> SponsorService:
@@ -143,7 +171,7 @@ async def list_sponsors(request: Request, caller: Caller) -> JSONResponse:
 
 @router.put("/sponsors/{slug}")
 async def save_sponsor(
-    slug: PlainText, spec: SponsorSpec, request: Request, caller: Caller
+    slug: SlugText, spec: SponsorSpec, request: Request, caller: Caller
 ) -> JSONResponse:
     channels = []
     for raw in spec.channels:
@@ -158,14 +186,14 @@ async def save_sponsor(
 
 
 @router.get("/sponsors/{slug}")
-async def get_sponsor(slug: PlainText, request: Request, caller: Caller) -> JSONResponse:
+async def get_sponsor(slug: SlugText, request: Request, caller: Caller) -> JSONResponse:
     return JSONResponse(sponsor_body(await _service(request).sponsor(_scope(caller), slug)))
 
 
 @router.put("/sponsors/{slug}/beneficiaries/{beneficiary_id}")
 async def save_beneficiary(
-    slug: PlainText,
-    beneficiary_id: PlainText,
+    slug: SlugText,
+    beneficiary_id: IdentifierText,
     spec: BeneficiarySpec,
     request: Request,
     caller: Caller,
@@ -182,7 +210,7 @@ async def save_beneficiary(
 
 @router.get("/sponsors/{slug}/beneficiaries/{beneficiary_id}")
 async def get_beneficiary(
-    slug: PlainText, beneficiary_id: PlainText, request: Request, caller: Caller
+    slug: SlugText, beneficiary_id: IdentifierText, request: Request, caller: Caller
 ) -> JSONResponse:
     found = await _service(request).beneficiary(_scope(caller), slug, beneficiary_id)
     return JSONResponse(beneficiary_body(slug, found))
@@ -190,7 +218,7 @@ async def get_beneficiary(
 
 @router.delete("/sponsors/{slug}/beneficiaries/{beneficiary_id}", status_code=204)
 async def remove_beneficiary(
-    slug: PlainText, beneficiary_id: PlainText, request: Request, caller: Caller
+    slug: SlugText, beneficiary_id: IdentifierText, request: Request, caller: Caller
 ) -> Response:
     await _service(request).remove_beneficiary(_scope(caller), slug, beneficiary_id)
     return Response(status_code=204)

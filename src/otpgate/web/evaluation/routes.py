@@ -26,6 +26,7 @@ from otpgate.services import Services
 from otpgate.web.auth import require_key
 from otpgate.web.evaluation.schemas import (
     ErrorResponse,
+    EvalId,
     EvaluationPatch,
     EvaluationRequest,
     EvaluationResponse,
@@ -116,7 +117,7 @@ async def start_evaluation(
 
 @router.get("/{eval_id}", response_model=EvaluationResponse, responses=ERRORS)
 async def get_evaluation(
-    eval_id: str, request: Request, principal: Principal = Depends(require_key)
+    eval_id: EvalId, request: Request, principal: Principal = Depends(require_key)
 ) -> JSONResponse:
     view = await _services(request).evaluations.get(
         principal.tenant.id, _eval_id(eval_id), principal.environment
@@ -126,7 +127,7 @@ async def get_evaluation(
 
 @router.patch("/{eval_id}", response_model=EvaluationResponse, responses=ERRORS)
 async def patch_evaluation(
-    eval_id: str,
+    eval_id: EvalId,
     body: EvaluationPatch,
     request: Request,
     principal: Principal = Depends(require_key),
@@ -161,7 +162,7 @@ async def patch_evaluation(
 
 @router.put("/{eval_id}/state", response_model=EvaluationResponse, responses=ERRORS)
 async def set_evaluation_state(
-    eval_id: str,
+    eval_id: EvalId,
     body: EvaluationStateUpdate,
     request: Request,
     principal: Principal = Depends(require_key),

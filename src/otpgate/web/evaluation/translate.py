@@ -74,6 +74,7 @@ def evaluation_body(view: EvaluationView, request_id: str | None = None) -> dict
         "status": ev.status,
         "sub_status": ev.sub_status,
         "tags": list(ev.tags),
+        "notes": ev.notes or "",  # a reviewer's (PUT …/state); empty until one writes some
         "review_queues": list(ev.review_queues),
         "data_enrichments": list(ev.enrichments),
         "eval_status": ev.eval_status,

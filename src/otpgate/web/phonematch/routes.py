@@ -155,8 +155,6 @@ async def continue_request(body: ContinueRequest, request: Request) -> JSONRespo
     services = _services(request)
     try:
         scope = await _scope_of(services, body)
-        if body.codematch.key is None:
-            raise InvalidInput("codematch.key", "codematch.key is required")
         result = await services.gateway.check(body.token, body.codematch.key, scope)
     except OtpError as exc:
         return _fail(request, exc, Meta(user=body.user))

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 
 from otpgate.services import Services
 from otpgate.web.sponsor.schemas import TokenResponse
-from otpgate.web.wire import refusal
+from otpgate.web.wire import NO_CONTROL, refusal
 
 router = APIRouter(tags=["sponsor"])
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -99,8 +99,8 @@ def _credentials(request: Request, form: dict[str, str]) -> ClientCredentials:
                         "required": ["grant_type"],
                         "properties": {
                             "grant_type": {"type": "string", "enum": ["client_credentials"]},
-                            "client_id": {"type": "string"},
-                            "client_secret": {"type": "string"},
+                            "client_id": {"type": "string", "pattern": NO_CONTROL},
+                            "client_secret": {"type": "string", "pattern": NO_CONTROL},
                         },
                     }
                 }

@@ -30,7 +30,7 @@ from otpgate.web.sponsor.schemas import (
     ValidateRequest,
     ValidateResponse,
 )
-from otpgate.web.wire import PlainText
+from otpgate.web.wire import PlainText, SlugText
 
 WIRE_CHANNELS = {"SMS": Channel.SMS, "EMAIL": Channel.EMAIL}
 
@@ -163,7 +163,7 @@ async def redeem_token(body: RedeemRequest, request: Request, caller: Caller) ->
 
 @router.get("/v1/sponsors/{slug}/configuration", response_model=ConfigurationResponse)
 async def sponsor_configuration(
-    slug: PlainText,
+    slug: SlugText,
     request: Request,
     caller: Caller,
     product_type: Annotated[PlainText | None, Query(max_length=64)] = None,

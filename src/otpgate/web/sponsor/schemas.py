@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
-from otpgate.web.wire import WireModel
+from otpgate.web.wire import (
+    Code,
+    Documented,
+    Identifier,
+    Operation,
+    OtpId,
+    Slug,
+    VerificationToken,
+    WireModel,
+)
+
+WireChannel = Annotated[
+    str,
+    Documented(
+        enum=["SMS", "EMAIL"],
+        description="In either case; another channel (VOICE, WHATSAPP, …) answers 422 "
+        "channel_not_supported",
+    ),
+]
 
 
 class SendRequest(WireModel):
     model_config = ConfigDict(extra="ignore")
 
-    beneficiary_id: str = Field(max_length=64)
-    sponsor_slug: str = Field(max_length=64)
-    channel: str = Field(max_length=16, description="SMS or EMAIL")
+    beneficiary_id: Identifier = Field(max_length=64)
+    sponsor_slug: Slug = Field(max_length=64)
+    channel: WireChannel = Field(max_length=16)
 
 
 class SendResponse(BaseModel):
@@ -25,8 +45,8 @@ class SendResponse(BaseModel):
 class ValidateRequest(WireModel):
     model_config = ConfigDict(extra="ignore")
 
-    otp_id: str = Field(max_length=64)
-    code: str = Field(max_length=32)
+    otp_id: OtpId = Field(max_length=64)
+    code: Code = Field(max_length=32)
 
 
 class ValidateResponse(BaseModel):
@@ -37,9 +57,9 @@ class ValidateResponse(BaseModel):
 class RedeemRequest(WireModel):
     model_config = ConfigDict(extra="ignore")
 
-    token: str = Field(max_length=200)
-    operation: str = Field(max_length=120)
-    product_type: str | None = Field(default=None, max_length=64)
+    token: VerificationToken = Field(max_length=200)
+    operation: Operation = Field(max_length=120)
+    product_type: Identifier | None = Field(default=None, max_length=64)
 
 
 class RedeemResponse(BaseModel):
