@@ -6,10 +6,9 @@ import enum
 from dataclasses import dataclass
 
 from otpgate.core.model import Destination, Environment
+from otpgate.core.sandbox import GUARD_REFUSED_PHONE
 
-# The guard's sandbox magic number: always refused, so integrators can test their
-# handling of a block (next to the seed sandbox's +11234567890, which fails delivery).
-GUARD_REFUSED_PHONE = "+11234567899"
+__all__ = ["GUARD_REFUSED_PHONE", "GuardDecision", "GuardReason", "GuardSubject", "Outcome"]
 
 
 class GuardReason(enum.StrEnum):

@@ -9,15 +9,10 @@ Access tokens (the OAuth bearer tokens) are JWTs, made and read by
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-import string
-
 from ulid import ULID
 
+from otpgate.core.opaque import digest, random_token
 from otpgate.flows.sponsor.model import OTP_ID_PREFIX, TOKEN_PREFIX
-
-_BASE62 = string.ascii_letters + string.digits
 
 
 def new_otp_id() -> str:
@@ -25,8 +20,8 @@ def new_otp_id() -> str:
 
 
 def new_verification_token() -> str:
-    return TOKEN_PREFIX + str(ULID()) + "".join(secrets.choice(_BASE62) for _ in range(24))
+    return random_token(24, prefix=TOKEN_PREFIX + str(ULID()))
 
 
 def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return digest(token)
