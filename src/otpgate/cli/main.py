@@ -208,10 +208,10 @@ def outbox(
 
     async def run() -> list[str]:
         from otpgate.adapters.sql.uow import SqlUnitOfWorkFactory
-        from otpgate.web.admin.routes import normalise_destination
+        from otpgate.destinations import outbox_destination
         from otpgate.wiring import build_sealer, open_database
 
-        dest = normalise_destination(destination) if destination else None
+        dest = outbox_destination(destination) if destination else None
         sealer = build_sealer(secretfile.load(settings))
         database = await open_database(settings)
         try:

@@ -17,13 +17,13 @@ import typer
 
 from otpgate.adapters.sql import migrate
 from otpgate.core.errors import OtpError
-from otpgate.core.model import Channel, Environment, Scope
+from otpgate.core.model import Environment, Scope
 from otpgate.destinations import parse_email, parse_phone
+from otpgate.flows.sponsor.channels import DEFAULT_CHANNELS, channel_named
 from otpgate.settings import Settings
 from otpgate.wiring import WiredServices, build_services
 
 T = TypeVar("T")
-CHANNELS = {"SMS": Channel.SMS, "EMAIL": Channel.EMAIL}
 TenantOption = Annotated[str, typer.Option(help="Tenant name (created if new).")]
 EnvironmentOption = Annotated[
     Environment,
@@ -82,10 +82,11 @@ def sponsors_create(
 ) -> None:
     """Create a sponsor, or replace the one with this slug."""
     channels = []
-    for raw in channel or ["SMS"]:
-        if raw.strip().upper() not in CHANNELS:
+    for raw in channel or DEFAULT_CHANNELS:
+        named = channel_named(raw)
+        if named is None:
             raise typer.BadParameter(f"{raw!r}: channels are SMS and EMAIL")
-        channels.append(CHANNELS[raw.strip().upper()])
+        channels.append(named)
     rules = _operations(otp_operation or [])
 
     async def work(services: WiredServices) -> str:

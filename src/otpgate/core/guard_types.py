@@ -6,9 +6,19 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-# The guard's sandbox magic number: always refused, so integrators can test their
-# handling of a block (next to the seed sandbox's +11234567890, which fails delivery).
-GUARD_REFUSED_PHONE = "+11234567899"
+from otpgate.core.sandbox import GUARD_REFUSED_PHONE
+
+__all__ = [
+    "GUARD_REFUSED_PHONE",
+    "GuardReason",
+    "GuardScope",
+    "ListEntry",
+    "ListVerdict",
+    "ListedEntry",
+    "LockedDestination",
+    "Pause",
+    "Screening",
+]
 
 
 class GuardReason(enum.StrEnum):

@@ -23,6 +23,7 @@ import structlog
 from otpgate.adapters.delivery.base import Provider, ProviderError, Rendered
 from otpgate.adapters.delivery.outbox import entry_for
 from otpgate.adapters.delivery.templates import Renderer
+from otpgate.core.cache import ExpiringCache
 from otpgate.core.model import Channel, DeliveryResult, Environment, OutgoingMessage
 from otpgate.core.uow import OutboxEntry, TenantRepository
 
@@ -81,7 +82,9 @@ class Courier:
         self.retry = retry or RetryPolicy()
         self.accounts = accounts
         self.sleep = sleep
-        self._account_cache: dict[str, tuple[float, Account | None]] = {}
+        self._account_cache: ExpiringCache[str, Account | None] = ExpiringCache(
+            ACCOUNT_CACHE_SECONDS
+        )
 
     def providers_for(self, message: OutgoingMessage) -> Sequence[Provider]:
         if message.environment is Environment.SANDBOX:
@@ -147,9 +150,9 @@ class Courier:
         """``(True, account)`` when rendering needs no lookup (none needed, or cached)."""
         if not self._needs_account(message) or self.accounts is None:
             return True, None
-        cached = self._account_cache.get(message.tenant_id)
-        if cached is not None and cached[0] > time.monotonic():
-            return True, cached[1]
+        cached = self._account_cache.get(message.tenant_id, time.monotonic())
+        if cached is not None:
+            return True, cached.value
         return False, None
 
     async def render(self, message: OutgoingMessage) -> Rendered:
@@ -175,18 +178,15 @@ class Courier:
     async def _account(self, tenant_id: str) -> Account | None:
         if self.accounts is None:
             return None
-        now = time.monotonic()
-        cached = self._account_cache.get(tenant_id)
-        if cached is not None and cached[0] > now:
-            return cached[1]
+        cached = self._account_cache.get(tenant_id, time.monotonic())
+        if cached is not None:
+            return cached.value
         account = await self.accounts(tenant_id)
         self._remember(tenant_id, account)
         return account
 
     def _remember(self, tenant_id: str, account: Account | None) -> None:
-        if len(self._account_cache) > 10_000:
-            self._account_cache.clear()
-        self._account_cache[tenant_id] = (time.monotonic() + ACCOUNT_CACHE_SECONDS, account)
+        self._account_cache.put(tenant_id, account, time.monotonic())
 
     async def _try(
         self, provider: Provider, message: OutgoingMessage, rendered: Rendered

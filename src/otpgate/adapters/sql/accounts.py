@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-import string
 import time
 import uuid
 from collections.abc import Callable
@@ -15,20 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from otpgate.adapters.sql.tables import api_keys, app_secrets, audit_events, tenants
 from otpgate.adapters.sql.upsert import insert_for
+from otpgate.core.cache import ExpiringCache
 from otpgate.core.model import Environment, IssuedKey, Principal, Tenant
+from otpgate.core.opaque import digest, random_token
 
-_BASE62 = string.ascii_letters + string.digits
 KEY_PREFIXES = {Environment.SANDBOX: "og_sandbox_", Environment.PRODUCTION: "og_live_"}
 
 
 def generate_key(environment: Environment) -> str:
-    body = "".join(secrets.choice(_BASE62) for _ in range(40))
-    return KEY_PREFIXES[environment] + body
-
-
-def hash_key(key: str) -> str:
-    """API keys carry 238 bits of entropy, so a plain SHA-256 is the right hash."""
-    return hashlib.sha256(key.encode()).hexdigest()
+    """40 base62 characters (238 random bits) after the environment's prefix."""
+    return random_token(40, prefix=KEY_PREFIXES[environment])
 
 
 def environment_of(key: str) -> Environment | None:
@@ -58,7 +51,7 @@ class AccountStore:
     def __init__(self, engine: AsyncEngine, cache_seconds: float = 30.0) -> None:
         self.engine = engine
         self.cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._cache: ExpiringCache[str, Principal | None] = ExpiringCache(cache_seconds)
 
     async def ensure_tenant(self, name: str) -> Tenant:
         stmt = insert_for(self.engine, tenants).values(
@@ -127,7 +120,7 @@ class AccountStore:
                     id=key_id,
                     tenant_id=tenant.id,
                     environment=str(environment),
-                    key_hash=hash_key(key),
+                    key_hash=digest(key),
                     prefix=key[: len(KEY_PREFIXES[environment]) + 4],
                     created_at=now,
                 )
@@ -170,9 +163,9 @@ class AccountStore:
     async def authenticate(self, key: str, now: float | None = None) -> Principal | None:
         if environment_of(key) is None:
             return None
-        digest = hash_key(key)
+        key_hash = digest(key)  # 238 random bits: a plain SHA-256 is the right hash
         # The condition is built only on a cache miss: building it costs more than the hit.
-        return await self._lookup(digest, lambda: api_keys.c.key_hash == digest, now)
+        return await self._lookup(key_hash, lambda: api_keys.c.key_hash == key_hash, now)
 
     async def principal_for_key_id(self, key_id: str) -> Principal | None:
         """The tenant behind an unrevoked key, by the key's id (the OAuth client id)."""
@@ -183,9 +176,9 @@ class AccountStore:
     ) -> Principal | None:
         """One live key matching ``where()``, cached ``cache_seconds`` (hits and misses)."""
         now = time.monotonic() if now is None else now
-        cached = self._cache.get(cache_key)
-        if cached is not None and cached[0] > now:
-            return cached[1]
+        cached = self._cache.get(cache_key, now)
+        if cached is not None:
+            return cached.value
         stmt = (
             select(api_keys, tenants.c.name, tenants.c.brand, tenants.c.default_locale)
             .join(tenants, tenants.c.id == api_keys.c.tenant_id)
@@ -200,9 +193,7 @@ class AccountStore:
                 environment=Environment(row.environment),
                 key_id=row.id,
             )
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[cache_key] = (now + self.cache_seconds, principal)
+        self._cache.put(cache_key, principal, now)
         return principal
 
 

@@ -119,11 +119,15 @@ Answer = Callable[[PatchResult], StoredAnswer]
 
 
 class PatchConflict(Conflict):
-    """A PATCH the evaluation cannot take as it stands; ``view`` is that state."""
+    """A PATCH the evaluation cannot take as it stands; ``view`` is that state, and
+    ``request_id`` the PATCH's own id (its answers echo it; ``None`` for a PUT)."""
 
-    def __init__(self, message: str, view: EvaluationView | None) -> None:
+    def __init__(
+        self, message: str, view: EvaluationView | None, request_id: str | None = None
+    ) -> None:
         super().__init__(message)
         self.view = view
+        self.request_id = request_id
 
 
 class EvaluationService:
@@ -377,7 +381,8 @@ class EvaluationService:
                 await uow.commit()
                 return stored
         except Conflict as exc:
-            raise PatchConflict(exc.message, await self._view_or_none(tenant_id, eval_id)) from exc
+            view = await self._view_or_none(tenant_id, eval_id)
+            raise PatchConflict(exc.message, view, request_id) from exc
 
     async def _view_or_none(self, tenant_id: str, eval_id: str) -> EvaluationView | None:
         try:

@@ -29,12 +29,12 @@ after it commits:
 from __future__ import annotations
 
 import enum
-import hashlib
 import secrets
 import string
 import uuid
 from dataclasses import dataclass
 
+from otpgate.core import sandbox
 from otpgate.core.clock import Clock
 from otpgate.core.codes import is_well_formed
 from otpgate.core.errors import InvalidInput, NotFound
@@ -47,6 +47,7 @@ from otpgate.core.model import (
     RateDecision,
     Scope,
 )
+from otpgate.core.opaque import digest, random_token
 from otpgate.core.ports import DestinationParsers
 from otpgate.core.service import Dispatch, OtpService, StartRequest, VerifyOutcome
 from otpgate.core.session import SessionState
@@ -128,11 +129,11 @@ class CheckResult:
 
 
 def new_token() -> str:
-    return "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(TOKEN_LENGTH))
+    return random_token(TOKEN_LENGTH, TOKEN_ALPHABET)
 
 
 def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return digest(token)
 
 
 def new_confirmation() -> int:
@@ -270,7 +271,7 @@ class GatewayService:
             req.phone,
             "target.phone",
             default_region="US",
-            allow_magic=req.environment is Environment.SANDBOX,
+            allow_magic=sandbox.takes_magic_numbers(req.environment),
         )
 
     # -- validation request ---------------------------------------------

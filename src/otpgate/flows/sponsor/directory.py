@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 
 from otpgate.core.clock import Clock
-from otpgate.core.errors import NotFound
+from otpgate.core.errors import InvalidInput, NotFound
 from otpgate.core.model import AuditEvent, Channel, Destination, Scope
 from otpgate.flows.sponsor.model import (
     Beneficiary,
@@ -89,6 +89,10 @@ class SponsorAdmin:
         phone: Destination | None,
         email: Destination | None,
     ) -> Beneficiary:
+        """Add a beneficiary or replace their on-file destinations: a phone, an email or
+        both, never neither."""
+        if phone is None and email is None:
+            raise InvalidInput("phone_number", "a beneficiary needs a phone_number or an email")
         check_slug(sponsor_slug)
         check_identifier(beneficiary_id, "beneficiary_id")
         now = self.clock.now()

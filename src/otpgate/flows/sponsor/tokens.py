@@ -12,15 +12,11 @@ Access tokens (the OAuth bearer tokens) are JWTs, made and read by
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-import string
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from otpgate.core.opaque import digest, random_token
 from otpgate.flows.sponsor.model import OTP_ID_PREFIX, TOKEN_PREFIX, ULID
-
-_BASE62 = string.ascii_letters + string.digits
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +36,8 @@ class SponsorIds:
         return OTP_ID_PREFIX + self._ulid()
 
     def verification_token(self) -> str:
-        return TOKEN_PREFIX + self._ulid() + "".join(secrets.choice(_BASE62) for _ in range(24))
+        return random_token(24, prefix=TOKEN_PREFIX + self._ulid())
 
 
 def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return digest(token)

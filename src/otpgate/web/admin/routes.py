@@ -3,41 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from otpgate.core.errors import InvalidInput, OtpError, Unauthorized
 from otpgate.core.model import Principal
-from otpgate.destinations import parse_email, parse_phone
-from otpgate.web.auth import require_key
-from otpgate.web.wire import EMAIL, Documented, PlainText, field_name
+from otpgate.destinations import outbox_destination
+from otpgate.web.admin.errors import ROUTE_CLASS
+from otpgate.web.routing import principal_of, services_of
+from otpgate.web.wire import EMAIL, Documented, PlainText
 
-
-class OutboxRoute(APIRoute):
-    """Answers a malformed query parameter with 400 ``{msg, field}``, as the admin API does."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def guarded(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except RequestValidationError as exc:
-                first: dict[str, Any] = dict(exc.errors()[0]) if exc.errors() else {}
-                field = field_name(tuple(first.get("loc", ())))
-                msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
-                return JSONResponse({"msg": f"{field}: {msg}", "field": field}, status_code=400)
-
-        return guarded
-
-
-router = APIRouter(tags=["admin"], route_class=OutboxRoute)
+router = APIRouter(tags=["admin"], route_class=ROUTE_CLASS)
+Caller = Annotated[Principal, Depends(principal_of)]
 # An email (with an "@": it must be valid) or anything else, matched as a phone number
 # when it is one and as it is otherwise.
 Destination = Annotated[
@@ -59,40 +38,16 @@ class OutboxList(BaseModel):
     messages: list[OutboxEntry]
 
 
-def normalise_destination(raw: str) -> str:
-    """Accept a destination as people type it; match it as the outbox stores it."""
-    if "@" in raw:
-        return parse_email(raw, "destination").value
-    try:
-        return parse_phone(raw, "destination").value
-    except InvalidInput:
-        return raw.strip()
-
-
-async def _principal(request: Request) -> Principal | JSONResponse:
-    try:
-        return await require_key(request)
-    except Unauthorized as exc:
-        return JSONResponse(
-            {"msg": exc.message}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
-        )
-
-
 @router.get("/v1/outbox", response_model=OutboxList)
 async def list_outbox(
     request: Request,
+    caller: Caller,
     destination: Annotated[Destination | None, Query(max_length=320)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    principal: Principal | JSONResponse = Depends(_principal),
 ) -> JSONResponse:
-    if isinstance(principal, JSONResponse):
-        return principal
-    try:
-        dest = normalise_destination(destination) if destination else None
-    except OtpError as exc:
-        return JSONResponse({"msg": exc.message, "field": "destination"}, status_code=400)
-    messages = await request.app.state.services.outbox(
-        principal.tenant.id, str(principal.environment), dest, limit
+    dest = outbox_destination(destination) if destination else None
+    messages = await services_of(request).outbox(
+        caller.tenant.id, str(caller.environment), dest, limit
     )
     return JSONResponse(
         {

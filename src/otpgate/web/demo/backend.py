@@ -2,6 +2,8 @@
 
 The key never leaves the server: the page calls ``/demo/api/…`` and the demo backend adds
 the ``Authorization`` header before handing the request to the real evaluation API.
+The demo's routes need no key, so its writes are counted per client address
+(:attr:`DemoAccount.writes`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import asyncio
 from dataclasses import dataclass
 
 from otpgate.core.model import Environment
+from otpgate.core.throttle import Throttle
 from otpgate.services import Services
 
 DEMO_TENANT = "otpgate-demo"
@@ -27,6 +30,7 @@ class DemoAccount:
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        self.writes = Throttle(services.limiter, services.uow, services.clock)
         self._key: DemoKey | None = None
         self._lock = asyncio.Lock()
 

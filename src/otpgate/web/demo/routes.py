@@ -28,9 +28,12 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from otpgate.core import sandbox
-from otpgate.core.errors import NotFound
-from otpgate.services import Services
+from otpgate.core.errors import InvalidInput
+from otpgate.flows.evaluation.ids import check_eval_id
 from otpgate.web.demo.backend import demo_account
+from otpgate.web.errors import HOUSE, house_render
+from otpgate.web.routing import WebApi, services_of
+from otpgate.web.validation import Problem
 
 STATIC_TYPES = {
     "app.js": "text/javascript; charset=utf-8",
@@ -53,11 +56,17 @@ def _require_demo(request: Request) -> None:
         raise HTTPException(404, "the demo page is turned off (OTPGATE_DEMO_ENABLED=false)")
 
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(_require_demo)])
+def _no_rewording(problem: Problem) -> InvalidInput | None:
+    """The demo's routes take their bodies as bytes and forward them: nothing to word."""
+    return None
 
 
-def _services(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
+DEMO = WebApi(name="Demo", errors=HOUSE, render=house_render, invalid=_no_rewording)
+router = APIRouter(
+    include_in_schema=False,
+    dependencies=[Depends(_require_demo)],
+    route_class=DEMO.route_class(),
+)
 
 
 def _static(name: str) -> str:
@@ -80,7 +89,7 @@ async def static(name: str) -> Response:
 
 @router.get("/demo/api/config")
 async def config(request: Request) -> JSONResponse:
-    policy = _services(request).settings.policy()
+    policy = services_of(request).settings.policy()
     return JSONResponse(
         {
             "environment_name": "Sandbox",
@@ -94,13 +103,6 @@ async def config(request: Request) -> JSONResponse:
     )
 
 
-def _eval_id(raw: str) -> str | JSONResponse:
-    try:
-        return str(uuid.UUID(raw))
-    except ValueError:
-        return JSONResponse({"msg": "eval_id must be a UUID", "field": "eval_id"}, 400)
-
-
 async def _forward(
     request: Request,
     method: str,
@@ -110,7 +112,7 @@ async def _forward(
     params: dict[str, str | int] | None = None,
 ) -> Response:
     """Send the request to otpgate's own API with the demo key; return its answer as is."""
-    demo = await demo_account(_services(request)).key()
+    demo = await demo_account(services_of(request)).key()
     request_id = str(getattr(request.state, "request_id", "")) or uuid.uuid4().hex
     headers = {"Authorization": f"Bearer {demo.key}", "X-Request-ID": request_id}
     if body is not None:
@@ -133,18 +135,10 @@ async def _forward(
 async def _throttle(request: Request) -> None:
     """The demo's routes need no key, so each client address gets a few writes a minute
     (``OTPGATE_DEMO_WRITES_PER_MINUTE``): enough to try the page, not to flood the store."""
-    services = _services(request)
+    services = services_of(request)
     client = request.client.host if request.client else "unknown"
-    key, limit, now = (
-        f"demo:{client}",
-        services.settings.demo_writes_per_minute,
-        services.clock.now(),
-    )
-    decision = await services.limiter.hit(key, limit, 60, now)
-    if decision is None:
-        async with services.uow() as uow:
-            decision = await uow.counters.hit(key, limit, 60, now)
-            await uow.commit()
+    limit = services.settings.demo_writes_per_minute
+    decision = await demo_account(services).writes.hit(f"demo:{client}", limit, 60)
     if not decision.allowed:
         raise Throttled(decision.retry_after)
 
@@ -165,33 +159,22 @@ async def start(request: Request) -> Response:
 
 @router.get("/demo/api/evaluation/{eval_id}")
 async def read(eval_id: str, request: Request) -> Response:
-    checked = _eval_id(eval_id)
-    if isinstance(checked, JSONResponse):
-        return checked
-    return await _forward(request, "GET", f"/api/evaluation/{checked}")
+    return await _forward(request, "GET", f"/api/evaluation/{check_eval_id(eval_id)}")
 
 
 @router.patch("/demo/api/evaluation/{eval_id}", dependencies=[Depends(_throttle)])
 async def patch(eval_id: str, request: Request) -> Response:
-    checked = _eval_id(eval_id)
-    if isinstance(checked, JSONResponse):
-        return checked
-    body = await request.body()
-    return await _forward(request, "PATCH", f"/api/evaluation/{checked}", body=body)
+    path = f"/api/evaluation/{check_eval_id(eval_id)}"
+    return await _forward(request, "PATCH", path, body=await request.body())
 
 
 @router.get("/demo/api/inbox/{eval_id}")
 async def inbox(eval_id: str, request: Request) -> Response:
     """What the outbox holds for the destination of one demo evaluation, newest first."""
-    checked = _eval_id(eval_id)
-    if isinstance(checked, JSONResponse):
-        return checked
-    services = _services(request)
+    checked = check_eval_id(eval_id)
+    services = services_of(request)
     demo = await demo_account(services).key()
-    try:
-        view = await services.evaluations.get(demo.tenant_id, checked)
-    except NotFound:
-        return JSONResponse({"msg": "no evaluation with that eval_id"}, 404)
+    view = await services.evaluations.get(demo.tenant_id, checked)
     session = view.session
     if session is None:
         return JSONResponse({"messages": []})

@@ -1,33 +1,11 @@
-"""Core results and errors → the evaluation API's HTTP answers, in one table."""
+"""Evaluation results → the evaluation API's bodies (its errors: ``errors.py``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-
-from otpgate.core.errors import (
-    Conflict,
-    Forbidden,
-    InvalidInput,
-    NotFound,
-    OtpError,
-    RateLimited,
-    Unauthorized,
-)
 from otpgate.flows.evaluation.service import EvaluationView, PatchKind
-from otpgate.web.wire import field_name
-
-STATUS_FOR_ERROR: dict[type[OtpError], int] = {
-    InvalidInput: 400,
-    Unauthorized: 401,
-    Forbidden: 403,
-    NotFound: 404,
-    Conflict: 409,
-    RateLimited: 429,
-}
 
 PATCH_ANSWERS: dict[PatchKind, tuple[int, str | None]] = {
     PatchKind.VERIFIED: (200, None),
@@ -82,53 +60,3 @@ def evaluation_body(view: EvaluationView, request_id: str | None = None) -> dict
         "attempts_remaining": session.attempts_remaining if session else None,
         "expires_at": rfc3339(session.expires_at) if session else None,
     }
-
-
-def _status_for(exc: OtpError) -> int:
-    for cls in type(exc).__mro__:
-        if cls in STATUS_FOR_ERROR:
-            return STATUS_FOR_ERROR[cls]
-    return 400
-
-
-def error_response(exc: OtpError, extra: dict[str, Any] | None = None) -> JSONResponse:
-    status = _status_for(exc)
-    body: dict[str, Any] = {**(extra or {}), "msg": exc.message}
-    headers = {}
-    if isinstance(exc, InvalidInput):
-        body["field"] = exc.field
-    if isinstance(exc, RateLimited):
-        body["retry_after"] = exc.retry_after
-        headers["Retry-After"] = str(exc.retry_after)
-    if isinstance(exc, Unauthorized):
-        headers["WWW-Authenticate"] = "Bearer"
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
-def _field(loc: tuple[Any, ...]) -> str:
-    return field_name(loc)
-
-
-def validation_response(exc: RequestValidationError) -> JSONResponse:
-    errors = exc.errors()
-    first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request", "type": ""}
-    if first.get("type") == "json_invalid" or (
-        tuple(first.get("loc", ())) == ("body",) and first.get("type") == "model_attributes_type"
-    ):
-        return JSONResponse(
-            {"msg": "the request body must be a JSON object", "field": "body"}, status_code=400
-        )
-    field = _field(tuple(first.get("loc", ())))
-    if first.get("type") == "missing":
-        msg = f"{field} is required"
-    else:
-        msg = f"{field}: {str(first.get('msg', 'invalid value')).removeprefix('Value error, ')}"
-    return JSONResponse({"msg": msg, "field": field}, status_code=400)
-
-
-class Answered(Exception):
-    """A fully formed error answer; not stored as the request's idempotent response."""
-
-    def __init__(self, response: JSONResponse) -> None:
-        super().__init__("answered")
-        self.response = response

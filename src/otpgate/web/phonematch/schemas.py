@@ -11,8 +11,8 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from otpgate.flows.phonematch.catalog import SERVICES
 from otpgate.flows.phonematch.rules import LINE_TYPES, MAX_MESSAGE
-from otpgate.web.phonematch.translate import SERVICES
 from otpgate.web.wire import NO_CONTROL_MULTILINE, Documented, PlainJson, WireModel
 
 CountryCode = Annotated[

@@ -1,4 +1,5 @@
-"""Gateway results and errors → the document's action/detail vocabulary, in tables.
+"""Gateway results → the document's action/detail vocabulary, in tables (errors:
+``errors.py``).
 
 PENDING carries the detail of the document's table, ``TRANSACTION REQUIRES FURTHER
 ATTENTION`` (its sample response shows ``MORE INFORMATION IS REQUIRED``): the table is
@@ -8,23 +9,11 @@ the document's list of "all values that will be returned".
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-
-from otpgate.core.errors import (
-    Conflict,
-    Forbidden,
-    InvalidInput,
-    NotFound,
-    OtpError,
-    RateLimited,
-    Unauthorized,
-)
 from otpgate.core.model import Channel
+from otpgate.flows.phonematch.catalog import SERVICES
 from otpgate.flows.phonematch.records import FinalOutcome, Transaction
 from otpgate.flows.phonematch.service import (
     EXPIRED_ISSUE,
@@ -34,18 +23,11 @@ from otpgate.flows.phonematch.service import (
     CheckResult,
     SendOutcome,
 )
-from otpgate.web.wire import field_name
 
 PASS, FAIL, PENDING = "PASS", "FAIL", "PENDING"
 OUT_OF_BAND_FAILED = "FAILED OUT-OF-BAND CHECK"
 CONTINUE_URL = "/process/continue"
 STATUS_URL = "/process/status"
-
-SERVICES: dict[str, Channel] = {
-    "PhoneMatch5.0.SMS": Channel.SMS,
-    "PhoneMatch5.0.Voice": Channel.VOICE,
-    "PhoneMatch5.0.Email": Channel.EMAIL,
-}
 
 SEND_ANSWERS: dict[SendOutcome, tuple[str, str]] = {
     SendOutcome.SENT: (PENDING, "TRANSACTION REQUIRES FURTHER ATTENTION"),
@@ -72,16 +54,6 @@ FINAL_ISSUES: dict[FinalOutcome, list[str]] = {
     FinalOutcome.MATCHED: [],
     FinalOutcome.MAX_ATTEMPTS: [MAX_ATTEMPTS_ISSUE],
     FinalOutcome.EXPIRED: [EXPIRED_ISSUE],
-}
-
-# Request errors: HTTP status and detail (otpgate's own; the document lists none).
-ERROR_ANSWERS: dict[type[OtpError], tuple[int, str]] = {
-    InvalidInput: (400, "INVALID REQUEST"),
-    Unauthorized: (401, "AUTHENTICATION FAILED"),
-    Forbidden: (403, "NOT ALLOWED"),
-    NotFound: (404, "INVALID TOKEN"),
-    Conflict: (409, "CONFLICT"),
-    RateLimited: (429, "TOO MANY REQUESTS"),
 }
 
 INSTRUCTIONS = {
@@ -123,7 +95,7 @@ def timestamp(at: float) -> str:
     return dt.datetime.fromtimestamp(at, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _result(action: str, detail: str, issues: list[str]) -> dict[str, Any]:
+def result_body(action: str, detail: str, issues: list[str]) -> dict[str, Any]:
     return {"action": action, "detail": detail, "issues": issues}
 
 
@@ -146,7 +118,7 @@ def begin_body(result: BeginResult, meta: Meta) -> dict[str, Any]:
     body: dict[str, Any] = {
         "output": {"outofband": {}},
         "meta": meta.body(result.confirmation, result.at),
-        "result": _result(action, detail, list(result.issues)),
+        "result": result_body(action, detail, list(result.issues)),
     }
     if result.token is not None and meta.service is not None:
         body["continuations"] = _continuation(result.token, meta.service)
@@ -159,7 +131,7 @@ def check_body(result: CheckResult, token: str) -> dict[str, Any]:
     body: dict[str, Any] = {
         "output": {"codematch": {"key_matched": result.outcome is CheckOutcome.MATCHED}},
         "meta": meta.body(result.confirmation, result.at),
-        "result": _result(action, detail, list(result.issues)),
+        "result": result_body(action, detail, list(result.issues)),
     }
     if result.final_token is not None:
         body["final"] = _final(result.final_token)
@@ -176,61 +148,6 @@ def status_body(transaction: Transaction, final_token: str) -> dict[str, Any]:
     return {
         "output": {"codematch": {"key_matched": matched}},
         "meta": Meta.of(transaction).body(transaction.confirmation or 0, at),
-        "result": _result(action, detail, list(FINAL_ISSUES[outcome])),
+        "result": result_body(action, detail, list(FINAL_ISSUES[outcome])),
         "final": _final(final_token),
     }
-
-
-def _answer_for(exc: OtpError) -> tuple[int, str]:
-    for cls in type(exc).__mro__:
-        if cls in ERROR_ANSWERS:
-            return ERROR_ANSWERS[cls]
-    return 400, "INVALID REQUEST"
-
-
-def error_response(
-    exc: OtpError, meta: Meta, confirmation: int, at: float, output: dict[str, Any] | None = None
-) -> JSONResponse:
-    status, detail = _answer_for(exc)
-    body = {
-        "output": output or {},
-        "meta": meta.body(confirmation, at),
-        "result": _result(FAIL, detail, [exc.message]),
-    }
-    headers = {}
-    if isinstance(exc, RateLimited):
-        headers["Retry-After"] = str(exc.retry_after)
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
-def not_json(raw: bytes) -> InvalidInput:
-    """The body is not JSON text: say why and where, as a JSON parser reports it."""
-    try:
-        json.loads(raw)
-    except UnicodeDecodeError:
-        return InvalidInput("body", "the request body is not valid JSON text: not UTF-8")
-    except json.JSONDecodeError as exc:
-        return InvalidInput(
-            "body",
-            f"the request body is not valid JSON: {exc.msg} at line {exc.lineno}, "
-            f"column {exc.colno}",
-        )
-    return InvalidInput("body", "the request body is not valid JSON text")
-
-
-def validation_error(exc: RequestValidationError, raw: bytes = b"") -> InvalidInput:
-    """The first validation failure, named by its dotted field path; ``raw`` (the body)
-    locates a JSON syntax error."""
-    errors = exc.errors()
-    first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request", "type": ""}
-    loc = tuple(first.get("loc", ()))
-    kind = first.get("type")
-    if kind == "json_invalid":
-        return not_json(raw)
-    if loc == ("body",) and kind in ("model_attributes_type", "missing"):
-        return InvalidInput("body", "the request body must be a JSON object")
-    field = field_name(loc)
-    if kind == "missing":
-        return InvalidInput(field, f"{field} is required")
-    msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
-    return InvalidInput(field, f"{field}: {msg}")

@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 
-from otpgate.core.errors import InvalidInput, OtpError
-from otpgate.core.model import Channel, Principal, Scope
-from otpgate.flows.sponsor.errors import ChannelUnavailable
+from otpgate.core.errors import OtpError
+from otpgate.core.model import Principal, Scope
+from otpgate.flows.sponsor.channels import send_channel
+from otpgate.flows.sponsor.configuration import otp_rules
 from otpgate.flows.sponsor.model import ClientBudget
-from otpgate.flows.sponsor.service import SendOtp, SponsorService
+from otpgate.flows.sponsor.service import SendOtp
+from otpgate.web.auth import access_token
 from otpgate.web.end_user import end_user_ip
-from otpgate.web.sponsor.auth import authenticate, principal_of
-from otpgate.web.sponsor.errors import error_body, error_response, validation_response
+from otpgate.web.routing import Handler, WebApi, principal_of, services_of
+from otpgate.web.sponsor import errors
 from otpgate.web.sponsor.schemas import (
     ConfigurationResponse,
     ErrorResponse,
@@ -32,69 +33,40 @@ from otpgate.web.sponsor.schemas import (
 )
 from otpgate.web.wire import PlainText, SlugText
 
-WIRE_CHANNELS = {"SMS": Channel.SMS, "EMAIL": Channel.EMAIL}
-
-
-class SponsorRoute(APIRoute):
-    """Authenticates and admits the client first, then maps errors to this API's bodies."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def guarded(request: Request) -> Response:
-            try:
-                principal = await authenticate(request)
-                request.state.principal = principal
-                service = _service(request)
-                client = request.state.client = await service.admit(principal.key_id)
-                try:
-                    return await handler(request)
-                except (RequestValidationError, OtpError, HTTPException):
-                    # Charged by its use case only if that committed; otherwise now (a
-                    # spent budget answers 429 instead, as it would have first).
-                    await service.settle(client)
-                    raise
-            except RequestValidationError as exc:
-                return validation_response(exc)
-            except HTTPException as exc:
-                if exc.status_code != 400:
-                    raise
-                # FastAPI's "error parsing the body" (e.g. bytes that are not UTF-8).
-                return error_body(400, "071-201", "malformed request: the body is not valid JSON")
-            except OtpError as exc:
-                return error_response(exc)
-
-        return guarded
-
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 410, 422, 429, 502)
-}
-router = APIRouter(route_class=SponsorRoute, tags=["sponsor"], responses=ERRORS)
-Caller = Annotated[Principal, Depends(principal_of)]
-
-
-def _service(request: Request) -> SponsorService:
-    service: SponsorService = request.app.state.services.sponsors
-    return service
-
 
 def _client(request: Request) -> ClientBudget:
-    """This request's charge against its client's budget (set by the route class)."""
+    """This request's charge against its client's budget (set by :func:`_admitted`)."""
     client: ClientBudget = request.state.client
     return client
 
 
-def _channel(raw: str) -> Channel:
-    """A missing channel is malformed (400 071-201); one otpgate's sponsors never offer
-    (``VOICE``, ``WHATSAPP``, …) is unsupported, which the document answers with 422."""
-    name = raw.strip().upper()
-    if not name:
-        raise InvalidInput("channel", "malformed request: channel is required")
-    channel = WIRE_CHANNELS.get(name)
-    if channel is None:
-        raise ChannelUnavailable(f"channel {name[:16]!r} is not supported: use SMS or EMAIL")
-    return channel
+async def _admitted(handler: Handler, request: Request) -> Response:
+    """Authenticates and admits the client first (before the body is read), then runs the
+    handler; a request that fails is charged to its client all the same."""
+    principal = request.state.principal = await access_token(request)
+    service = services_of(request).sponsors
+    client = request.state.client = await service.admit(principal.key_id)
+    try:
+        return await handler(request)
+    except (RequestValidationError, OtpError, HTTPException):
+        # Charged by its use case only if that committed; otherwise now (a spent budget
+        # answers 429 instead, as it would have first).
+        await service.settle(client)
+        raise
+
+
+SPONSOR = WebApi(
+    name="Sponsor",
+    errors=errors.ERROR_TABLE,
+    render=errors.render,
+    invalid=errors.invalid,
+    guard=_admitted,
+)
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 410, 422, 429, 502)
+}
+router = APIRouter(route_class=SPONSOR.route_class(), tags=["sponsor"], responses=ERRORS)
+Caller = Annotated[Principal, Depends(principal_of)]
 
 
 def _iso(ts: float) -> str:
@@ -105,13 +77,13 @@ def _iso(ts: float) -> str:
 
 @router.post("/v1/otp/send", response_model=SendResponse)
 async def send_otp(body: SendRequest, request: Request, caller: Caller) -> JSONResponse:
-    sent = await _service(request).send(
+    sent = await services_of(request).sponsors.send(
         SendOtp(
             tenant_id=caller.tenant.id,
             environment=caller.environment,
             sponsor_slug=body.sponsor_slug,
             beneficiary_id=body.beneficiary_id,
-            channel=_channel(body.channel),
+            channel=send_channel(body.channel),
             default_locale=caller.tenant.default_locale,
             ip_address=end_user_ip(request),
         ),
@@ -129,7 +101,7 @@ async def send_otp(body: SendRequest, request: Request, caller: Caller) -> JSONR
 
 @router.post("/v1/otp/validate", response_model=ValidateResponse)
 async def validate_otp(body: ValidateRequest, request: Request, caller: Caller) -> JSONResponse:
-    issued = await _service(request).validate(
+    issued = await services_of(request).sponsors.validate(
         caller.tenant.id, caller.environment, body.otp_id, body.code, _client(request)
     )
     return JSONResponse(
@@ -139,7 +111,7 @@ async def validate_otp(body: ValidateRequest, request: Request, caller: Caller) 
 
 @router.post("/v1/otp/verification-tokens/redeem", response_model=RedeemResponse)
 async def redeem_token(body: RedeemRequest, request: Request, caller: Caller) -> JSONResponse:
-    done = await _service(request).redeem(
+    done = await services_of(request).sponsors.redeem(
         caller.tenant.id,
         caller.environment,
         body.token,
@@ -168,12 +140,9 @@ async def sponsor_configuration(
     caller: Caller,
     product_type: Annotated[PlainText | None, Query(max_length=64)] = None,
 ) -> JSONResponse:
-    service = _service(request)
+    service = services_of(request).sponsors
     scope = Scope(caller.tenant.id, caller.environment)
     sponsor = await service.sponsor(scope, slug, _client(request))
-    rules = dict(sponsor.otp_operations)
-    if product_type is not None:
-        rules = {product_type: rules.get(product_type, ())}
     return JSONResponse(
         {
             "sponsor_slug": sponsor.slug,
@@ -184,10 +153,10 @@ async def sponsor_configuration(
             "otp_max_attempts": service.policy.max_attempts,
             "product_types": [
                 {
-                    "product_type": name,
-                    "operations_requiring_otp": list(ops) if sponsor.active else [],
+                    "product_type": rule.product_type,
+                    "operations_requiring_otp": list(rule.operations_requiring_otp),
                 }
-                for name, ops in sorted(rules.items())
+                for rule in otp_rules(sponsor, product_type)
             ],
         }
     )
