@@ -62,7 +62,7 @@ async def main() -> None:
         def on_commit(*_a: object) -> None:
             counts["commit"] += 1
 
-        # The hot path runs on the raw sqlite3 connection (storage/database.py): count the
+        # The hot path runs on the raw sqlite3 connection (adapters/sql/database.py): count the
         # statements it executes there, and its COMMITs.
         database = h.services.database
         assert isinstance(database, SqliteDatabase)

@@ -14,7 +14,7 @@ otherwise it comes from the secrets file (``OTPGATE_SECRETS_FILE``, default
 under the old value valid, and data sealed under the old key readable, while a rotation
 is under way. The lookup key keys destination fingerprints (limits, lockouts) and
 outbox lookups, and never rotates. The data key encrypts destinations and personal
-details at rest (``storage/sealed.py``). ``OTPGATE_WEBHOOK_SECRET`` may live
+details at rest (``adapters/sql/sealed.py``). ``OTPGATE_WEBHOOK_SECRET`` may live
 here too.
 
 ``provision(…, create=True)`` (``otpgate init``; ``otpgate serve`` on SQLite) adds what
@@ -201,7 +201,7 @@ def how_to_create(path: Path) -> str:
 
 
 class LegacyStore(Protocol):
-    """The ``app_secrets`` table of older releases (``storage/accounts.py``)."""
+    """The ``app_secrets`` table of older releases (``adapters/sql/accounts.py``)."""
 
     async def read(self) -> dict[str, str]: ...
 

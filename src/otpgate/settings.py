@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     oauth_signing_key_previous: SecretStr | None = None
     # Keys destination fingerprints (limits, lockouts); never rotated.
     lookup_key: SecretStr | None = None
-    # Encrypts destinations and personal details at rest (storage/sealed.py).
+    # Encrypts destinations and personal details at rest (adapters/sql/sealed.py).
     data_key: SecretStr | None = None
     data_key_previous: SecretStr | None = None
 

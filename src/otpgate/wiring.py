@@ -125,7 +125,7 @@ def build_limiter(
     settings: Settings, services_closers: list[Closer], ready: dict[str, ReadyCheck]
 ) -> Limiter:
     """No outside limiter (every count in the database), or Redis first with the database
-    as the fallback while Redis is unreachable (see ``storage/fallback.py``)."""
+    as the fallback while Redis is unreachable (see ``adapters/sql/fallback.py``)."""
     if not settings.redis_url:
         return NoLimiter()
     redis = RedisLimiter(connect(settings.redis_url), prefix=settings.redis_key_prefix)

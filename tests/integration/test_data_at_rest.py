@@ -8,7 +8,7 @@ Nothing that was delivered or sent in may be found: no code, no phone number in 
 its usual forms, no email, name, national id, birth date, address line or reviewer's
 note. What is kept is still readable by the server: the outbox answers by destination
 and the evaluation shows its details and notes.
-Older rows in plain text are read as they are, and sealed once by ``storage/reseal.py``.
+Older rows in plain text are read as they are, and sealed once by ``adapters/sql/reseal.py``.
 """
 
 from __future__ import annotations

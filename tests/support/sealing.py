@@ -1,5 +1,5 @@
 """Turning a database back into what an older release stored: every sealed value in plain
-text, and no outbox ``destination_key`` (``storage/reseal.py`` undone)."""
+text, and no outbox ``destination_key`` (``adapters/sql/reseal.py`` undone)."""
 
 from __future__ import annotations
 

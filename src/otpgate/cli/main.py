@@ -89,7 +89,7 @@ def _provision(settings: Settings, *, create: bool) -> secretfile.Secrets:
 
 def _reseal(settings: Settings, found: secretfile.Secrets) -> dict[str, int]:
     """Seal what older releases stored in plain text, and what the previous data key
-    sealed, under the current data key (``storage/reseal.py``)."""
+    sealed, under the current data key (``adapters/sql/reseal.py``)."""
     from otpgate.adapters.sql.reseal import reseal
     from otpgate.wiring import build_sealer, open_database
 

@@ -68,7 +68,7 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> A
     if is_sqlite(url):
         ensure_sqlite_dir(url)
         # The admin paths (accounts, purge) only: the hot path has its own connection
-        # (storage/database.py).
+        # (adapters/sql/database.py).
         engine = create_async_engine(target, pool_size=2, max_overflow=max_overflow)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine

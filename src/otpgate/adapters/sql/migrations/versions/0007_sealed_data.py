@@ -3,14 +3,14 @@
 Revision ID: 0007
 Revises: 0006
 
-Destinations and personal details are now stored sealed (``storage/sealed.py``): a
+Destinations and personal details are now stored sealed (``adapters/sql/sealed.py``): a
 sealed value is longer than the plain one, so the columns that hold them become
 ``TEXT`` (PostgreSQL enforces ``VARCHAR`` lengths). The outbox gains
 ``destination_key``, a keyed hash of the destination under ``OTPGATE_LOOKUP_KEY``, and
 its listing index uses it instead of the destination.
 
 The keys live outside the database, so this migration cannot seal the rows that exist:
-``storage/reseal.py`` does, on ``otpgate migrate-db``, ``init`` and ``serve`` (until then
+``adapters/sql/reseal.py`` does, on ``otpgate migrate-db``, ``init`` and ``serve`` (until then
 readers take a value without the ``og1:`` prefix as plain text, and an outbox message
 without a ``destination_key`` is not found by destination).
 """
