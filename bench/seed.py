@@ -117,6 +117,7 @@ def _rows(
             "started_at": now,
             "ended_at": now,
             "decision_at": None,
+            "notes": None,
         }
         enrichment = {
             "evaluation_id": eid,
