@@ -21,6 +21,19 @@ function read_lines(path)
   return out
 end
 
+-- This thread's share of a pool file: thread k of T takes lines k, k+T, ...
+function thread_share(path, threads)
+  local all, t, mine = read_lines(path), tonumber(threads), {}
+  for i = tid + 1, #all, t do table.insert(mine, all[i]) end
+  return mine
+end
+
+-- The next line of a share, cycling (the request counter n is bumped here).
+function next_line(mine)
+  n = n + 1
+  return mine[(n - 1) % #mine + 1]
+end
+
 function done(summary, latency, requests)
   local codes = {}
   for _, t in ipairs(threads) do

@@ -3,10 +3,10 @@
 local headers, mine = nil, {}
 function init(args)
   headers = {["Authorization"] = "Bearer " .. args[2]}
-  local all, t = read_lines(args[3]), tonumber(args[4])
-  for i = tid + 1, #all, t do table.insert(mine, (all[i]:match("^(%S+)"))) end
+  for _, line in ipairs(thread_share(args[3], args[4])) do
+    table.insert(mine, (line:match("^(%S+)")))
+  end
 end
 function request()
-  n = n + 1
-  return wrk.format("GET", "/api/evaluation/" .. mine[(n - 1) % #mine + 1], headers)
+  return wrk.format("GET", "/api/evaluation/" .. next_line(mine), headers)
 end

@@ -5,12 +5,10 @@ local tag, headers, mine = nil, nil, {}
 function init(args)
   tag = args[1]
   headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. args[2]}
-  local all, t = read_lines(args[3]), tonumber(args[4])
-  for i = tid + 1, #all, t do table.insert(mine, all[i]) end
+  mine = thread_share(args[3], args[4])
 end
 function request()
-  n = n + 1
-  local line = mine[(n - 1) % #mine + 1]
+  local line = next_line(mine)
   local id, code = line:match("^(%S+) (%S+)$")
   local body = string.format(
     '{"id":"%s-%d-%d","data":{"individual":{"otp":{"code":"%s"}}}}', tag, tid, n, code)
