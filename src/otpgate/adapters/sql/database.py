@@ -9,6 +9,9 @@ SQL is written once, with ``:name`` parameters, and runs on both databases:
   rule (it then waits instead of failing). Another process's write lock is waited for by
   SQLite's own ``busy_timeout``: at most one short transaction, cheaper than polling.
   Read units of work use a deferred ``BEGIN``, so WAL readers never queue for the writer.
+  WAL checkpoints (copying the log back into the database, with its ``fsync``) run in a
+  thread of their own (:class:`_Checkpointer`), not inside the commit that happens to
+  cross SQLite's threshold while it holds the write lock.
 - **PostgreSQL** (:class:`PostgresDatabase`): an asyncpg pool, one connection and one
   transaction per unit of work. asyncpg prepares each statement once per connection and
   reuses it; the pool does not ping or reset connections on checkout or return, so a unit
@@ -21,9 +24,12 @@ the admin paths (accounts, purge).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import sqlite3
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -118,7 +124,17 @@ class _WriterLock:
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            await asyncio.to_thread(fcntl.flock, self.fd, fcntl.LOCK_EX)
+            taken = asyncio.ensure_future(asyncio.to_thread(fcntl.flock, self.fd, fcntl.LOCK_EX))
+            try:
+                await asyncio.shield(taken)
+            except asyncio.CancelledError:
+                # The thread takes the lock all the same: give it back once it has.
+                taken.add_done_callback(self._give_back)
+                raise
+
+    def _give_back(self, taken: asyncio.Future[None]) -> None:
+        if not taken.cancelled() and taken.exception() is None:
+            self.release()
 
     def release(self) -> None:
         if self.fd is not None:
@@ -128,6 +144,43 @@ class _WriterLock:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
+
+
+class _Checkpointer:
+    """Checkpoints the WAL every ``interval`` seconds on a connection and a thread of its
+    own, so no request's commit pays for it.
+
+    SQLite's automatic checkpoint runs inside the commit that crosses 1,000 pages of log:
+    with the write lock held, it copies the pages back and ``fsync``s the database, a
+    stall of milliseconds every hundred or so requests that every other writer of every
+    process waits behind. A ``PASSIVE`` checkpoint takes no lock a writer needs (writers go
+    on appending to the log meanwhile), and ``sqlite3`` releases the GIL while it runs."""
+
+    def __init__(self, path: str, interval: float = 0.2) -> None:
+        self.path = path
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="otpgate-wal", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA busy_timeout=0")  # busy: the next round tries again
+            while not self._stop.wait(self.interval):
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+RUN_LIMIT = 16
+RUN_SECONDS = 0.01
+HANDOVER_SECONDS = 0.001
 
 
 class SqliteDatabase:
@@ -141,11 +194,20 @@ class SqliteDatabase:
         self._tx = _SqliteTransaction(self.conn)
         self._lock = asyncio.Lock()
         self._writer = _WriterLock(path)
+        self._holding = False  # this process holds the file lock (a run of writers)
+        self._waiting = 0  # writers of this process queued for ``_lock``
+        self._run = 0
+        self._run_started = 0.0
+        self._handing_over = False
         # Reads on a connection of their own: a WAL reader never waits for the writer.
         shared = path in ("", ":memory:")
         self._reader = self.conn if shared else _sqlite_connection(path, busy_timeout_ms)
         self._read_tx = self._tx if shared else _SqliteTransaction(self._reader)
         self._read_lock = self._lock if shared else asyncio.Lock()
+        self._checkpointer: _Checkpointer | None = None
+        if not shared:
+            self.conn.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's work
+            self._checkpointer = _Checkpointer(path)
 
     async def begin(self, write: bool) -> Transaction:
         if not write:
@@ -156,22 +218,33 @@ class SqliteDatabase:
                 self._read_lock.release()
                 raise
             return self._read_tx
-        await self._lock.acquire()
+        self._waiting += 1
         try:
-            await self._writer.acquire()
-        except BaseException:
-            self._lock.release()
-            raise
+            await self._lock.acquire()
+        finally:
+            self._waiting -= 1
+            self._release_if_idle()  # a waiter cancelled: the kept file lock goes
         try:
+            if not self._holding:
+                if self._handing_over:
+                    # A run just ended at its bound: the other process's writer, woken by
+                    # the release, takes the lock now (flock grants no turns of its own).
+                    self._handing_over = False
+                    await asyncio.sleep(HANDOVER_SECONDS)
+                await self._writer.acquire()
+                self._holding, self._run, self._run_started = True, 0, time.monotonic()
+            self._run += 1
             self.conn.execute("BEGIN IMMEDIATE")
         except BaseException:
-            self._writer.release()
+            self._let_go()
             self._lock.release()
             raise
         return self._tx
 
-    def _end(self, tx: Transaction, statement: str | None) -> None:
+    def _end(self, tx: Transaction, statement: str | None) -> bool:
+        """Ends ``tx``; for a write, says whether the file lock was kept for the next."""
         conn = self._reader if tx is self._read_tx else self.conn
+        kept = False
         try:
             if statement is not None:
                 conn.execute(statement)
@@ -181,16 +254,47 @@ class SqliteDatabase:
             if tx is self._read_tx and self._read_lock is not self._lock:
                 self._read_lock.release()
             else:
-                self._writer.release()
+                kept = self._keep()
+                if not kept:
+                    self._handing_over = self._holding and self._waiting > 0
+                    self._let_go()
                 self._lock.release()
+        return kept
+
+    def _keep(self) -> bool:
+        """Keep the file lock for this process's next writer, already queued? Handing the
+        lock to the other process costs a wake-up there; a run of queued writers pays it
+        once. Bounded, so the other process waits at most :data:`RUN_LIMIT` transactions
+        or :data:`RUN_SECONDS`."""
+        return (
+            self._holding
+            and self._waiting > 0
+            and self._run < RUN_LIMIT
+            and time.monotonic() - self._run_started < RUN_SECONDS
+        )
+
+    def _let_go(self) -> None:
+        if self._holding:
+            self._holding = False
+            self._writer.release()
+
+    def _release_if_idle(self) -> None:
+        if self._holding and self._waiting == 0 and not self._lock.locked():
+            self._let_go()
 
     async def commit(self, tx: Transaction) -> None:
-        self._end(tx, "COMMIT")
+        if self._end(tx, "COMMIT"):
+            # The queued writer was woken by the release: let it run before this one's
+            # answer is written, so the kept lock is not held idle meanwhile.
+            await asyncio.sleep(0)
 
     async def rollback(self, tx: Transaction) -> None:
         self._end(tx, None)
 
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+        self._let_go()
         self._writer.close()
         if self._reader is not self.conn:
             self._reader.close()
