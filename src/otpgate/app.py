@@ -21,7 +21,9 @@ from otpgate.web import openapi
 from otpgate.web.admin.routes import router as admin_router
 from otpgate.web.admin.sponsors import router as admin_sponsors_router
 from otpgate.web.demo.routes import router as demo_router
+from otpgate.web.evaluation.routes import HOT as EVALUATION_HOT
 from otpgate.web.evaluation.routes import router as evaluation_router
+from otpgate.web.fastlane import FastLane
 from otpgate.web.middleware import RequestContextMiddleware
 from otpgate.web.phonematch.routes import router as gateway_router
 from otpgate.web.sponsor.oauth import router as oauth_router
@@ -29,6 +31,7 @@ from otpgate.web.sponsor.routes import router as sponsor_router
 from otpgate.wiring import CourierFactory, build_services
 
 log = structlog.get_logger("otpgate")
+HOT_ROUTES = (*EVALUATION_HOT,)
 
 
 def create_app(
@@ -66,6 +69,8 @@ def create_app(
     )
     app.state.settings = settings
     app.state.startup_hooks = []
+    # Added first, so it sits inside the request context (ids, access log, body cap).
+    app.add_middleware(FastLane, routes=HOT_ROUTES)
     app.add_middleware(
         RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes
     )
