@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as _dt
+import json as _json
 import logging
 import re
 import sys
@@ -88,7 +90,55 @@ def redact_processor(_logger: Any, _name: str, event: MutableMapping[str, Any]) 
     return event
 
 
+class AccessLog:
+    """The one line per request (``event: "request"``), written without structlog's chain.
+
+    Its fields are known and never sensitive (a method, a route template, a status, a
+    duration, the request id), so the JSON line is formatted directly: the same keys in
+    the same order as structlog's renderer writes them, at about a tenth of the cost
+    (``bench/cpu.py``: ~50 µs a request through the processors). The console format
+    still goes through structlog."""
+
+    def __init__(self) -> None:
+        self.enabled = True
+        self.stream: Any = None  # JSON lines go here; None: through structlog
+        self._log = structlog.get_logger("otpgate.http")
+
+    def configure(self, level: str, json_lines: bool) -> None:
+        self.enabled = logging.getLevelNamesMapping().get(level.upper(), logging.INFO) <= (
+            logging.INFO
+        )
+        self.stream = sys.stderr if json_lines else None
+
+    def line(
+        self, method: str, route: str, status: int, duration_ms: float, request_id: str
+    ) -> None:
+        if not self.enabled:
+            return
+        if self.stream is None:
+            self._log.info(
+                "request", method=method, route=route, status=status, duration_ms=duration_ms
+            )
+            return
+        stamp = _dt.datetime.now(_dt.UTC).isoformat().replace("+00:00", "Z")
+        fields = {
+            "method": method,
+            "route": route,
+            "status": status,
+            "duration_ms": duration_ms,
+            "event": "request",
+            "request_id": request_id,
+            "level": "info",
+            "timestamp": stamp,
+        }
+        print(_json.dumps(fields), file=self.stream, flush=True)
+
+
+ACCESS_LOG = AccessLog()
+
+
 def configure_logging(level: str = "info", json: bool = True) -> None:
+    ACCESS_LOG.configure(level, json)
     renderer: Any = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     )

@@ -10,7 +10,7 @@ from typing import Any
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from otpgate.observability import Metrics
+from otpgate.observability import ACCESS_LOG, Metrics
 
 log = structlog.get_logger("otpgate.http")
 
@@ -20,6 +20,7 @@ class RequestContextMiddleware:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        self._latency: dict[tuple[str, str], Any] = {}  # the histogram's child per route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -85,14 +86,15 @@ class RequestContextMiddleware:
         elapsed = time.perf_counter() - started
         route = scope.get("route")
         template = getattr(route, "path", None) or "unmatched"
-        self.metrics.latency.labels(scope["method"], template).observe(elapsed)
-        log.info(
-            "request",
-            method=scope["method"],
-            route=template,
-            status=status,
-            duration_ms=round(elapsed * 1000, 2),
-        )
+        method = scope["method"]
+        histogram = self._latency.get((method, template))
+        if histogram is None:
+            histogram = self._latency[method, template] = self.metrics.latency.labels(
+                method, template
+            )
+        histogram.observe(elapsed)
+        request_id = scope.get("state", {}).get("request_id", "")
+        ACCESS_LOG.line(method, template, status, round(elapsed * 1000, 2), request_id)
 
 
 class BodyTooLarge(Exception):
