@@ -56,7 +56,7 @@ def main() -> None:
     p.add_argument("--duration", type=int, default=10)
     p.add_argument("--top", type=int, default=45)
     args = p.parse_args()
-    opts = argparse.Namespace(workers=1, threads=2, duration=args.duration)
+    opts = argparse.Namespace(workers=1, threads=2, duration=args.duration, no_guard=False)
     out = ROOT / "var" / f"profile-{args.flow}.txt"
     out.parent.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="otpgate-profile-") as tmp:
