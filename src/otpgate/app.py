@@ -25,13 +25,15 @@ from otpgate.web.evaluation.routes import HOT as EVALUATION_HOT
 from otpgate.web.evaluation.routes import router as evaluation_router
 from otpgate.web.fastlane import FastLane
 from otpgate.web.middleware import RequestContextMiddleware
+from otpgate.web.phonematch.routes import HOT as GATEWAY_HOT
 from otpgate.web.phonematch.routes import router as gateway_router
 from otpgate.web.sponsor.oauth import router as oauth_router
+from otpgate.web.sponsor.routes import HOT as SPONSOR_HOT
 from otpgate.web.sponsor.routes import router as sponsor_router
 from otpgate.wiring import CourierFactory, build_services
 
 log = structlog.get_logger("otpgate")
-HOT_ROUTES = (*EVALUATION_HOT,)
+HOT_ROUTES = (*EVALUATION_HOT, *GATEWAY_HOT, *SPONSOR_HOT)
 
 
 def create_app(

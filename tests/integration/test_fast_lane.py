@@ -1,4 +1,4 @@
-"""The evaluation API's hot calls on the fast lane (``web/fastlane.py``) answer exactly as
+"""The hot calls on the fast lane (``web/fastlane.py``) answer exactly as
 FastAPI's routes do, take the lane when they can, and leave it whenever FastAPI must word
 the answer.
 
@@ -19,6 +19,8 @@ import pytest
 from otpgate.settings import Settings
 from otpgate.testing.app import Harness, running_app
 from otpgate.web.fastlane import FastLane
+from tests.integration.sponsor_support import set_up_sponsor
+from tests.support.gateway import cont, start
 
 UNKNOWN = "6f1c2b1e-0000-4000-8000-000000000000"
 PHONE = "+14155550100"
@@ -144,8 +146,9 @@ async def test_a_whole_verification_answers_alike(pair) -> None:
     assert f.json()["status"] == "CLOSED"
 
 
-async def test_hot_calls_skip_fastapi_and_refusals_go_through_it(pair, monkeypatch) -> None:
-    fast, _plain = pair
+def _count_solved(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths FastAPI solves a route's dependencies for from now on (every request that
+    goes through a FastAPI route; none that the fast lane answers)."""
     solved: list[str] = []
     original = fastapi.routing.solve_dependencies
 
@@ -154,6 +157,12 @@ async def test_hot_calls_skip_fastapi_and_refusals_go_through_it(pair, monkeypat
         return await original(*args, **kwargs)
 
     monkeypatch.setattr(fastapi.routing, "solve_dependencies", counting)
+    return solved
+
+
+async def test_hot_calls_skip_fastapi_and_refusals_go_through_it(pair, monkeypatch) -> None:
+    fast, _plain = pair
+    solved = _count_solved(monkeypatch)
     async with fast.client(fast.sandbox_key) as c:
         started = await c.post("/api/evaluation", json=START)
         eval_id = started.json()["eval_id"]
@@ -163,6 +172,21 @@ async def test_hot_calls_skip_fastapi_and_refusals_go_through_it(pair, monkeypat
         refused = await c.patch(f"/api/evaluation/{eval_id}", json={"data": {}})
         assert refused.status_code == 400
         assert solved == [f"/api/evaluation/{eval_id}"]
+
+
+async def test_the_gateway_and_sponsor_calls_take_the_lane_too(pair, monkeypatch) -> None:
+    fast, _plain = pair
+    sponsor = await set_up_sponsor(fast, fast.sandbox_key)  # admin calls: FastAPI routes
+    solved = _count_solved(monkeypatch)
+    async with fast.client() as c:
+        token = await start(c, fast.sandbox_key)
+        checked = await cont(c, token, "000000")
+    assert checked.status_code == 200
+    sent = await sponsor.send()
+    assert sent.status_code == 200, sent.text
+    wrong = await sponsor.validate(sent.json()["otp_id"], "000000")  # refused in the sandbox
+    assert wrong.status_code == 422, wrong.text
+    assert solved == []
 
 
 async def test_hot_calls_are_named_by_their_route_in_metrics(pair) -> None:

@@ -20,6 +20,7 @@ from otpgate.flows.phonematch.service import BeginRequest
 from otpgate.services import Services
 from otpgate.web.auth import gateway_credentials
 from otpgate.web.end_user import end_user_ip
+from otpgate.web.fastlane import HotRoute
 from otpgate.web.phonematch import errors
 from otpgate.web.phonematch.errors import so_far
 from otpgate.web.phonematch.schemas import (
@@ -113,3 +114,18 @@ async def status_request(body: StatusRequest, request: Request) -> JSONResponse:
     scope = await _scope_of(services, body)
     transaction = await services.gateway.status(body.token, scope)
     return JSONResponse(status_body(transaction, body.token))
+
+
+# The initial and continue requests on the fast lane (web/fastlane.py): the same handlers.
+async def _hot_initial(request: Request, body: GatewayRequest) -> JSONResponse:
+    return await initial_request(body, request)
+
+
+async def _hot_continue(request: Request, body: ContinueRequest) -> JSONResponse:
+    return await continue_request(body, request)
+
+
+HOT = (
+    HotRoute("POST", "/process/comprehensive/gateway", GATEWAY, _hot_initial, GatewayRequest),
+    HotRoute("POST", "/process/continue", GATEWAY, _hot_continue, ContinueRequest),
+)

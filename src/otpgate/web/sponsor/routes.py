@@ -19,6 +19,7 @@ from otpgate.flows.sponsor.model import ClientBudget
 from otpgate.flows.sponsor.service import SendOtp
 from otpgate.web.auth import access_token
 from otpgate.web.end_user import end_user_ip
+from otpgate.web.fastlane import HotRoute
 from otpgate.web.routing import Handler, WebApi, principal_of, services_of
 from otpgate.web.sponsor import errors
 from otpgate.web.sponsor.schemas import (
@@ -160,3 +161,19 @@ async def sponsor_configuration(
             ],
         }
     )
+
+
+# Sends and validations on the fast lane (web/fastlane.py): the same handlers, behind the
+# same guard (authenticated and admitted before the handler runs).
+async def _hot_send(request: Request, body: SendRequest) -> JSONResponse:
+    return await send_otp(body, request, principal_of(request))
+
+
+async def _hot_validate(request: Request, body: ValidateRequest) -> JSONResponse:
+    return await validate_otp(body, request, principal_of(request))
+
+
+HOT = (
+    HotRoute("POST", "/v1/otp/send", SPONSOR, _hot_send, SendRequest),
+    HotRoute("POST", "/v1/otp/validate", SPONSOR, _hot_validate, ValidateRequest),
+)
