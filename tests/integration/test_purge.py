@@ -188,3 +188,34 @@ async def test_purge_covers_gateway_and_sponsor_records(h: Harness, clock: FakeC
     assert await rows(h, "sponsor_otps", "id", "otp-new") == 1
     assert await rows(h, "sponsor_verification_tokens", "token_hash", "vt-old") == 0
     assert await rows(h, "sponsor_verification_tokens", "token_hash", "vt-new") == 1
+
+
+async def test_lifted_guard_pauses_go_and_standing_ones_stay(h: Harness, clock: FakeClock) -> None:
+    now = clock.now()
+    rows = [
+        {"value": "+4479001", "until": now - 1},  # lifted a second ago
+        {"value": "+4479002", "until": now + 600},  # still standing
+    ]
+    async with h.services.engine.begin() as conn:
+        for row in rows:
+            await conn.execute(
+                tables.guard_pauses.insert().values(
+                    tenant_id="t-purge", environment="sandbox", scope="prefix",
+                    created_at=now - 1_800, **row,
+                )
+            )  # fmt: skip
+    report = await Purger(h.services.engine).purge(now, 7 * DAY)
+    assert report.deleted["guard_pauses"] >= 1
+    async with h.services.engine.connect() as conn:
+        left = (
+            (
+                await conn.execute(
+                    select(tables.guard_pauses.c.value).where(
+                        tables.guard_pauses.c.tenant_id == "t-purge"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert left == ["+4479002"]

@@ -7,7 +7,7 @@ enrichments (names, addresses, phone numbers), stored idempotent responses
 (which repeat the evaluation), PhoneMatch gateway transactions (customer references)
 and the sponsor API's OTP ids and spent or expired verification tokens (beneficiary
 ids). Sponsors and beneficiaries are on-file data the tenant manages; they stay.
-Expired rate counters and lockouts go whatever their age. Audit events hold no
+Expired rate counters, lockouts and abuse-guard pauses go whatever their age. Audit events hold no
 personal data (ids, actions, counts) and are kept until ``audit_older_than`` is
 given, so operators can keep them for as long as their compliance rules say.
 
@@ -32,6 +32,7 @@ from otpgate.adapters.sql.tables import (
     enrichments,
     evaluations,
     gateway_transactions,
+    guard_pauses,
     idempotency,
     lockouts,
     outbox,
@@ -105,7 +106,11 @@ class Purger:
                 delete(rate_counters).where(rate_counters.c.expires_at < now)
             )
             locks = await conn.execute(delete(lockouts).where(lockouts.c.until < now))
+            # A lifted pause is re-armed in place when its range trips again
+            # (guard.py, _PAUSE_AGAIN), so a deleted one is simply inserted anew.
+            pauses = await conn.execute(delete(guard_pauses).where(guard_pauses.c.until < now))
         deleted["rate_limits"] = int(counters.rowcount + locks.rowcount)
+        deleted["guard_pauses"] = int(pauses.rowcount)
         return PurgeReport(cutoff=cutoff, deleted=deleted)
 
 
