@@ -118,3 +118,31 @@ def write(path: Path, table: str, marker: str = "results") -> None:
     head, rest = text.split(start, 1)
     _old, tail = rest.split(end, 1)
     path.write_text(f"{head}{start}\n{table}\n{end}{tail}")
+
+
+def render_workers(
+    scaling: dict[str, WrkResult],
+    flows: tuple[str, ...],
+    opts: argparse.Namespace,
+    command: str,
+    when: str,
+) -> str:
+    """1 worker against 2 on one SQLite database (keys ``flow:workers``)."""
+    labels = {name: label for name, label, _floor in FLOWS}
+    out = [
+        f"Command: `{command}` — {when}, {opts.duration} s per flow, "
+        f"{opts.connections[0]} connections, wrk with {opts.threads} threads; one SQLite "
+        "database, `otpgate serve --workers 1`, then `--workers 2`.",
+        "",
+        "| flow | 1 worker req/s · p99 ms | 2 workers req/s · p99 ms | 2 vs 1 |",
+        "|---|---:|---:|---:|",
+    ]
+    for flow in flows:
+        one, two = scaling.get(f"{flow}:1"), scaling.get(f"{flow}:2")
+        if one is None or two is None:
+            continue
+        out.append(
+            f"| {labels.get(flow, flow)} | {one.rps:,.0f} · {one.p99_ms:.0f} "
+            f"| {two.rps:,.0f} · {two.p99_ms:.0f} | {two.rps / one.rps:.2f}x |"
+        )
+    return "\n".join(out)

@@ -7,11 +7,13 @@ Stages (``--stages``, all by default; ``make bench BENCH_ARGS="--stages scaleout
   concurrency level for a bounded time;
 - ``scaleout``: otpgate on PostgreSQL + Redis, 1 process vs 2, with the bare floor's
   own 1 → 2 scaling in the same minutes (``bench/scaleout.py``);
-- ``growth``: wrong-code verify with 1,000 stored sessions, then ``--scale``.
+- ``growth``: wrong-code verify with 1,000 stored sessions, then ``--scale``;
+- ``workers``: otpgate on SQLite with 1 uvicorn worker, then 2, the same flows on one
+  database (the target: 2 workers do at least 1.3 times the requests of one).
 
 Each run reports requests/s, p50/p99 latency, ratios to the floors and CPU use
 (``bench/usage.py``), written into ``docs/benchmarks.md`` between the
-``bench:results`` and ``bench:scaleout`` markers.
+``bench:results``, ``bench:scaleout`` and ``bench:workers`` markers.
 
 Bench-only settings (said again in the report): ``OTPGATE_OTP_MAX_ATTEMPTS=100``
 and ``OTPGATE_VERIFY_LIMIT_PER_MINUTE=10000`` (and the guard's failure budget
@@ -54,7 +56,8 @@ from bench.procs import (  # noqa: E402
 from bench.scaleout import ScaleOut  # noqa: E402
 from bench.seed import secret_env, seed, tenant_id_of, write_pool  # noqa: E402
 
-STAGES = ("sqlite", "scaleout", "growth")
+STAGES = ("sqlite", "scaleout", "growth", "workers")
+WORKER_FLOWS = ("start", "verify_wrong", "verify_right", "get")
 
 
 class Bench:
@@ -63,13 +66,22 @@ class Bench:
         self.work = work
         self.results: dict[str, dict[int, WrkResult]] = {}
         self.growth: dict[str, WrkResult] = {}
+        self.scaling: dict[str, WrkResult] = {}  # "flow:workers" → result
         self.used: dict[str, dict[int, usage.Usage]] = {}
         self.watch = usage.Watch()
 
     def load(
-        self, name: str, url: str, script: str, args: list[str], conns: int, into: str = ""
+        self,
+        name: str,
+        url: str,
+        script: str,
+        args: list[str],
+        conns: int,
+        into: str = "",
+        table: dict[str, WrkResult] | None = None,
     ) -> WrkResult | None:
-        """Run one flow; keep the result under ``results[name][conns]``, or ``growth[into]``."""
+        """Run one flow; keep the result under ``results[name][conns]``, or ``growth[into]``
+        (``table[into]`` when a table is given)."""
         if name not in self.opts.flows:
             return None
         tag = f"{name}-{conns}-{secrets.token_hex(4)}"
@@ -78,7 +90,7 @@ class Bench:
             [load], duration=self.opts.duration, workdir=self.work, watch=self.watch
         )
         if into:
-            self.growth[into] = result
+            (self.growth if table is None else table)[into] = result
         else:
             self.results.setdefault(name, {})[conns] = result
             self.used.setdefault(name, {})[conns] = used
@@ -116,9 +128,9 @@ class Bench:
     def _key(self, env: dict[str, str]) -> str:
         return create_key(env, self.work)
 
-    def _serve(self, env: dict[str, str], name: str) -> Server:
+    def _serve(self, env: dict[str, str], name: str, workers: int | None = None) -> Server:
         port = free_port()
-        argv = serve_argv(port, self.opts.workers)
+        argv = serve_argv(port, workers or self.opts.workers)
         srv = Server(argv, env, self.work, self.work / f"{name}.log", port).start("/readyz")
         self._watch(srv)
         return srv
@@ -171,6 +183,39 @@ class Bench:
             self.load("gateway_wrong", url, "continue", [str(gateway), t], conns)
             self.load("sponsor_wrong", url, "validate", [token, str(sponsor), t], conns)
 
+    def workers(self) -> None:
+        """1 worker, then 2, on one SQLite database: the same flows, back to back."""
+        db, secret = self.work / "workers.db", secrets.token_bytes(32)
+        env = self._otpgate_env(db, secret)
+        key = self._key(env)
+        common = {
+            "tenant_id": tenant_id_of(str(db), "bench"),
+            "secret": secret,
+            "max_attempts": 100,
+            "ttl": 3600,
+        }
+        wrong = write_pool(
+            self.work / "workers-wrong.txt",
+            seed(str(db), count=self.opts.wrong_pool, prefix="ww", **common),
+            wrong=True,
+        )
+        conns, t = self.opts.connections[0], str(self.opts.threads)
+        for n in (1, 2):
+            right = write_pool(
+                self.work / f"workers-right-{n}.txt",
+                seed(str(db), count=self.opts.right_pool, prefix=f"wr{n}", **common),
+                wrong=False,
+            )
+            print(f"workers: {n} at c={conns}", flush=True)
+            with self._serve(env, f"workers-{n}", workers=n) as srv:
+                for flow, script, args in (
+                    ("start", "start", [key]),
+                    ("verify_wrong", "verify", [key, str(wrong), t]),
+                    ("verify_right", "verify", [key, str(right), t]),
+                    ("get", "get", [key, str(wrong), t]),
+                ):
+                    self.load(flow, srv.url, script, args, conns, f"{flow}:{n}", self.scaling)
+
     def scale(self) -> None:
         """Wrong-code verify latency with 1,000 stored sessions, then with ``--scale``."""
         if not self.opts.scale:
@@ -213,7 +258,7 @@ def main() -> None:
         default=list(STAGES),
         choices=list(STAGES),
         help="sqlite: floors + otpgate on SQLite; scaleout: PostgreSQL + Redis, 1 vs 2 "
-        "processes; growth: 1,000 vs --scale sessions",
+        "processes; growth: 1,000 vs --scale sessions; workers: SQLite, 1 vs 2 workers",
     )
     p.add_argument("--duration", type=int, default=10, help="seconds per flow and level")
     p.add_argument("--connections", type=int, nargs="+", default=[32, 128])
@@ -254,6 +299,8 @@ def main() -> None:
         if "scaleout" in opts.stages:
             out.run()
         bench.scale()
+        if "workers" in opts.stages:
+            bench.workers()
     tables = {}
     if bench.results or bench.growth:
         tables["results"] = report.render(
@@ -261,6 +308,8 @@ def main() -> None:
         )
     if out.samples:
         tables["scaleout"] = scaleout.render(out, opts, command, when)
+    if bench.scaling:
+        tables["workers"] = report.render_workers(bench.scaling, WORKER_FLOWS, opts, command, when)
     for table in tables.values():
         print(table)
     if not opts.no_write:
@@ -271,6 +320,7 @@ def main() -> None:
         }
         flat["growth"] = {k: asdict(r) for k, r in bench.growth.items()}
         flat["scaleout"] = [asdict(s) for s in out.samples]
+        flat["workers"] = {k: asdict(r) for k, r in bench.scaling.items()}
         (ROOT / "var").mkdir(exist_ok=True)
         (ROOT / "var" / "bench.json").write_text(json.dumps(flat, indent=2))
         print(f"wrote {opts.out}")
