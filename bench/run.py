@@ -34,6 +34,7 @@ import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "src")]
 sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
@@ -183,9 +184,9 @@ class Bench:
             self.load("gateway_wrong", url, "continue", [str(gateway), t], conns)
             self.load("sponsor_wrong", url, "validate", [token, str(sponsor), t], conns)
 
-    def workers(self) -> None:
-        """1 worker, then 2, on one SQLite database: the same flows, back to back."""
-        db, secret = self.work / "workers.db", secrets.token_bytes(32)
+    def _fresh(self, name: str) -> tuple[Path, dict[str, str], str, dict[str, Any]]:
+        """A new database under ``name``: its environment, a key, and seeding arguments."""
+        db, secret = self.work / name, secrets.token_bytes(32)
         env = self._otpgate_env(db, secret)
         key = self._key(env)
         common = {
@@ -194,6 +195,11 @@ class Bench:
             "max_attempts": 100,
             "ttl": 3600,
         }
+        return db, env, key, common
+
+    def workers(self) -> None:
+        """1 worker, then 2, on one SQLite database: the same flows, back to back."""
+        db, env, key, common = self._fresh("workers.db")
         wrong = write_pool(
             self.work / "workers-wrong.txt",
             seed(str(db), count=self.opts.wrong_pool, prefix="ww", **common),
@@ -220,15 +226,7 @@ class Bench:
         """Wrong-code verify latency with 1,000 stored sessions, then with ``--scale``."""
         if not self.opts.scale:
             return
-        db, secret = self.work / "scale.db", secrets.token_bytes(32)
-        env = self._otpgate_env(db, secret)
-        key = self._key(env)
-        common = {
-            "tenant_id": tenant_id_of(str(db), "bench"),
-            "secret": secret,
-            "max_attempts": 100,
-            "ttl": 3600,
-        }
+        db, env, key, common = self._fresh("scale.db")
         conns, t = self.opts.connections[0], str(self.opts.threads)
         small = write_pool(
             self.work / "scale-small.txt", seed(str(db), count=1000, prefix="s", **common), True
