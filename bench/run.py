@@ -200,13 +200,15 @@ class Bench:
     def workers(self) -> None:
         """1 worker, then 2, on one SQLite database: the same flows, back to back."""
         db, env, key, common = self._fresh("workers.db")
-        wrong = write_pool(
-            self.work / "workers-wrong.txt",
-            seed(str(db), count=self.opts.wrong_pool, prefix="ww", **common),
-            wrong=True,
-        )
         conns, t = self.opts.connections[0], str(self.opts.threads)
         for n in (1, 2):
+            # Pools of their own: every wrong verify adds an enrichment that later answers
+            # carry, so a pool the first run used would answer bigger bodies in the second.
+            wrong = write_pool(
+                self.work / f"workers-wrong-{n}.txt",
+                seed(str(db), count=self.opts.wrong_pool, prefix=f"ww{n}", **common),
+                wrong=True,
+            )
             right = write_pool(
                 self.work / f"workers-right-{n}.txt",
                 seed(str(db), count=self.opts.right_pool, prefix=f"wr{n}", **common),
