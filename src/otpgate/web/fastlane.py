@@ -47,20 +47,16 @@ class HotRoute:
     api: WebApi
     handler: HotHandler
     body: type[BaseModel] | None = None
-    _adapter: TypeAdapter[Any] | None = field(init=False, default=None, compare=False)
+    _adapter: TypeAdapter[Any] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         if self.body is not None:
             object.__setattr__(self, "_adapter", TypeAdapter(self.body))
 
-    @property
-    def prefix(self) -> str:
-        return self.path.partition("{")[0]
-
-    @property
-    def parameter(self) -> str | None:
-        _head, brace, tail = self.path.partition("{")
-        return tail.rstrip("}") if brace else None
+    def split(self) -> tuple[str, str | None]:
+        """The path up to its parameter, and the parameter's name (``None``: literal)."""
+        head, brace, tail = self.path.partition("{")
+        return head, tail.rstrip("}") if brace else None
 
 
 class _Fallback(Exception):
@@ -73,14 +69,18 @@ class FastLane:
     def __init__(self, app: ASGIApp, routes: Sequence[HotRoute]) -> None:
         self.app = app
         self.exact: dict[tuple[str, str], HotRoute] = {}
-        self.prefixed: dict[tuple[str, str], HotRoute] = {}
+        # (method, the path up to its last segment) → the route and its parameter's name
+        self.prefixed: dict[tuple[str, str], tuple[HotRoute, str]] = {}
         self.answers: dict[HotRoute, Handler] = {}
         for route in routes:
-            table = self.exact if route.parameter is None else self.prefixed
-            key = (route.method, route.path if route.parameter is None else route.prefix)
-            if key in table:
+            head, parameter = route.split()
+            key = (route.method, route.path if parameter is None else head)
+            if key in self.exact or key in self.prefixed:
                 raise ValueError(f"two hot routes for {route.method} {route.path}")
-            table[key] = route
+            if parameter is None:
+                self.exact[key] = route
+            else:
+                self.prefixed[key] = (route, parameter)
             self.answers[route] = route.api.answering(_runner(route))
 
     def _route_for(self, scope: Scope) -> tuple[HotRoute, dict[str, str]] | None:
@@ -91,10 +91,11 @@ class FastLane:
         head, slash, tail = path.rpartition("/")
         if not slash or not tail:
             return None
-        route = self.prefixed.get((method, head + "/"))
-        if route is None or route.parameter is None:
+        found = self.prefixed.get((method, head + "/"))
+        if found is None:
             return None
-        return route, {route.parameter: tail}
+        route, parameter = found
+        return route, {parameter: tail}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         found = self._route_for(scope) if scope["type"] == "http" else None

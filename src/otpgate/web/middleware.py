@@ -12,8 +12,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from otpgate.observability import ACCESS_LOG, Metrics
 
-log = structlog.get_logger("otpgate.http")
-
 
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics, max_body_bytes: int) -> None:

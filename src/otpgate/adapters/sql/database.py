@@ -6,8 +6,10 @@ SQL is written once, with ``:name`` parameters, and runs on both databases:
   directly on the event loop. A write unit of work is ``BEGIN IMMEDIATE … COMMIT`` and
   awaits nothing that suspends in between, so no other request of the process can
   interleave; the per-process :class:`asyncio.Lock` only matters if a caller breaks that
-  rule (it then waits instead of failing). Another process's write lock is waited for by
-  SQLite's own ``busy_timeout``: at most one short transaction, cheaper than polling.
+  rule (it then waits instead of failing). The writers of otpgate's processes take turns
+  on a file lock beside the database (:class:`_WriterLock`), waited for in a thread, in
+  bounded runs of one process's queued writers; other programs that write the file meet
+  SQLite's own ``busy_timeout``.
   Read units of work use a deferred ``BEGIN``, so WAL readers never queue for the writer.
   WAL checkpoints (copying the log back into the database, with its ``fsync``) run in a
   thread of their own (:class:`_Checkpointer`), not inside the commit that happens to
