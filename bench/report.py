@@ -122,7 +122,6 @@ def write(path: Path, table: str, marker: str = "results") -> None:
 
 def render_workers(
     scaling: dict[str, WrkResult],
-    flows: tuple[str, ...],
     opts: argparse.Namespace,
     command: str,
     when: str,
@@ -137,7 +136,7 @@ def render_workers(
         "| flow | 1 worker req/s · p99 ms | 2 workers req/s · p99 ms | 2 vs 1 |",
         "|---|---:|---:|---:|",
     ]
-    for flow in flows:
+    for flow in dict.fromkeys(key.partition(":")[0] for key in scaling):  # in run order
         one, two = scaling.get(f"{flow}:1"), scaling.get(f"{flow}:2")
         if one is None or two is None:
             continue

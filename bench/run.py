@@ -58,7 +58,6 @@ from bench.scaleout import ScaleOut  # noqa: E402
 from bench.seed import secret_env, seed, tenant_id_of, write_pool  # noqa: E402
 
 STAGES = ("sqlite", "scaleout", "growth", "workers")
-WORKER_FLOWS = ("start", "verify_wrong", "verify_right", "get")
 
 
 class Bench:
@@ -309,7 +308,7 @@ def main() -> None:
     if out.samples:
         tables["scaleout"] = scaleout.render(out, opts, command, when)
     if bench.scaling:
-        tables["workers"] = report.render_workers(bench.scaling, WORKER_FLOWS, opts, command, when)
+        tables["workers"] = report.render_workers(bench.scaling, opts, command, when)
     for table in tables.values():
         print(table)
     if not opts.no_write:
