@@ -45,8 +45,10 @@ async def _blocked_in_thread(task: asyncio.Task[None]) -> None:
 
 @pytest.fixture
 async def pair(tmp_path: Path, monkeypatch):
-    # The runs here last as long as the test holds them; only RUN_LIMIT bounds them.
+    # The runs here last as long as the test holds them, and take up to 16 writers; each
+    # test that is about a bound sets its own.
     monkeypatch.setattr(database, "RUN_SECONDS", 60.0)
+    monkeypatch.setattr(database, "RUN_LIMIT", 16)
     path = tmp_path / "w.db"
     _schema(path)
     a, b = SqliteDatabase(str(path)), SqliteDatabase(str(path))

@@ -180,9 +180,13 @@ class _Checkpointer:
         self._thread.join(timeout=5)
 
 
-RUN_LIMIT = 16
+# A run of one process's writers is short: while it lasts, the other process's requests
+# queue with its event loop idle. Measured with two workers (docs/benchmarks.md, "SQLite
+# writer runs"): runs of 2 with a 0.1 ms handover answer about 1.3 times the wrong-code
+# verifies of runs of 16 with a 1 ms handover; runs of 1 pay a handover per transaction.
+RUN_LIMIT = 2
 RUN_SECONDS = 0.01
-HANDOVER_SECONDS = 0.001
+HANDOVER_SECONDS = 0.0001
 
 
 class SqliteDatabase:
