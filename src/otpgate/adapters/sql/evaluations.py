@@ -1,7 +1,8 @@
 """Evaluations (versioned rows) and their append-only enrichments, in SQL.
 
 One query reads an evaluation with its enrichments: the evaluation's columns repeat on
-each enrichment row of a ``LEFT JOIN``, which both databases run the same way.
+each enrichment row of a ``LEFT JOIN``, which both databases run the same way. A GET's
+query joins the evaluation's session too (its columns prefixed ``s_``).
 """
 
 # ruff: noqa: S608 - statements are built from this module's own constant column lists
@@ -13,7 +14,9 @@ from typing import Any
 
 from otpgate.adapters.sql.database import Row, Transaction
 from otpgate.adapters.sql.sealed import Sealer
+from otpgate.adapters.sql.sessions import SESSION_COLUMNS, session_from_row
 from otpgate.core.model import Channel, Environment
+from otpgate.core.session import VerificationSession
 from otpgate.flows.evaluation.enrichments import Enrichment
 from otpgate.flows.evaluation.records import EvalStatus, Evaluation
 
@@ -36,6 +39,14 @@ _SELECT = (
     " FROM evaluations e LEFT JOIN evaluation_enrichments n ON n.evaluation_id = e.id"
 )
 _BY_ID = f"{_SELECT} WHERE e.id = :key AND e.tenant_id = :tenant_id ORDER BY n.id"
+_WITH_SESSION = (
+    _SELECT.replace(
+        " FROM evaluations e",
+        ", " + ", ".join(f"s.{c} AS s_{c}" for c in SESSION_COLUMNS) + " FROM evaluations e",
+    )
+    + " LEFT JOIN verification_sessions s ON s.id = e.session_id AND s.tenant_id = e.tenant_id"
+    " WHERE e.id = :key AND e.tenant_id = :tenant_id ORDER BY n.id"
+)
 _BY_CLIENT_ID = f"{_SELECT} WHERE e.client_id = :key AND e.tenant_id = :tenant_id ORDER BY n.id"
 _UPDATE = (
     "UPDATE evaluations SET version = :version, status = :status, sub_status = :sub_status,"
@@ -126,6 +137,17 @@ class SqlEvaluations:
     async def get(self, tenant_id: str, eval_id: str) -> Evaluation | None:
         rows = await self.tx.fetch(_BY_ID, {"key": eval_id, "tenant_id": tenant_id})
         return _from_rows(rows, self.sealer)
+
+    async def get_with_session(
+        self, tenant_id: str, eval_id: str
+    ) -> tuple[Evaluation, VerificationSession | None] | None:
+        rows = await self.tx.fetch(_WITH_SESSION, {"key": eval_id, "tenant_id": tenant_id})
+        ev = _from_rows(rows, self.sealer)
+        if ev is None:
+            return None
+        row = rows[0]
+        session = session_from_row(row, self.sealer, "s_") if row["s_id"] is not None else None
+        return ev, session
 
     async def get_by_client_id(self, tenant_id: str, client_id: str) -> Evaluation | None:
         params = {"key": client_id, "tenant_id": tenant_id}

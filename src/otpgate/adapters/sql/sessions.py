@@ -56,7 +56,13 @@ _RECORD = (
 )
 
 
-def session_from_row(row: Row, sealer: Sealer) -> VerificationSession:
+SESSION_COLUMNS = tuple(c.strip() for c in _COLUMNS.split(","))
+
+
+def session_from_row(row: Row, sealer: Sealer, prefix: str = "") -> VerificationSession:
+    """The session in ``row``; ``prefix`` is that of its column names in a join."""
+    if prefix:
+        row = {c: row[prefix + c] for c in SESSION_COLUMNS}
     return VerificationSession(
         id=row["id"],
         tenant_id=row["tenant_id"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from otpgate.core.memory import MemoryUnitOfWork
+from otpgate.core.session import VerificationSession
 from otpgate.flows.evaluation.enrichments import Enrichment
 from otpgate.flows.evaluation.records import Evaluation
 
@@ -32,6 +33,15 @@ class MemoryEvaluations:
     async def get(self, tenant_id: str, eval_id: str) -> Evaluation | None:
         e = self.uow.table("evaluations").get(eval_id)
         return self._with_enrichments(e if e is not None and e.tenant_id == tenant_id else None)
+
+    async def get_with_session(
+        self, tenant_id: str, eval_id: str
+    ) -> tuple[Evaluation, VerificationSession | None] | None:
+        e = await self.get(tenant_id, eval_id)
+        if e is None:
+            return None
+        session = self.uow.table("sessions").get(e.session_id) if e.session_id else None
+        return e, session if session is not None and session.tenant_id == tenant_id else None
 
     async def get_by_client_id(self, tenant_id: str, client_id: str) -> Evaluation | None:
         for e in self.uow.table("evaluations").values():

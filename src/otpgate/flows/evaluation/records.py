@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from otpgate.core.model import Channel, Environment, JsonObject
+from otpgate.core.session import VerificationSession
 from otpgate.core.uow import UnitOfWork
 from otpgate.flows.evaluation.enrichments import Enrichment
 from otpgate.flows.evaluation.states import EvaluationState, state_of
@@ -61,6 +62,12 @@ class EvaluationStore(Protocol):
         ...
 
     async def get(self, tenant_id: str, eval_id: str) -> Evaluation | None: ...
+
+    async def get_with_session(
+        self, tenant_id: str, eval_id: str
+    ) -> tuple[Evaluation, VerificationSession | None] | None:
+        """The evaluation and its session (``None`` if it has none), read together."""
+        ...
 
     async def get_by_client_id(self, tenant_id: str, client_id: str) -> Evaluation | None: ...
 

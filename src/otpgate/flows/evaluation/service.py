@@ -298,8 +298,9 @@ class EvaluationService:
     ) -> EvaluationView:
         """The evaluation as it stands; with ``environment``, only one made with such a key."""
         async with self.uow.reading() as uow:
-            ev = await self._load(uow, tenant_id, eval_id, environment)
-            session = await self._session(uow, ev)
+            found = await uow.evaluations.get_with_session(tenant_id, eval_id)
+        ev = self._found(found[0] if found else None, environment)
+        session = found[1] if found else None
         now = self.clock.now()
         if (
             session is None
@@ -667,7 +668,10 @@ class EvaluationService:
         eval_id: str,
         environment: Environment | None = None,
     ) -> Evaluation:
-        ev = await uow.evaluations.get(tenant_id, eval_id)
+        return self._found(await uow.evaluations.get(tenant_id, eval_id), environment)
+
+    @staticmethod
+    def _found(ev: Evaluation | None, environment: Environment | None) -> Evaluation:
         if ev is None or (environment is not None and ev.environment is not environment):
             raise NotFound("no evaluation with that eval_id")
         return ev
