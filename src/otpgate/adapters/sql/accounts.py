@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable
@@ -52,6 +53,11 @@ class AccountStore:
         self.engine = engine
         self.cache_seconds = cache_seconds
         self._cache: ExpiringCache[str, Principal | None] = ExpiringCache(cache_seconds)
+        # Lookups under way, by cache key: concurrent misses of one key (a burst after a
+        # start, or after the entry expired) wait for one query instead of each running
+        # its own on a pool connection of its own.
+        self._inflight: dict[str, asyncio.Future[Principal | None]] = {}
+        self._generation = 0  # bumped when a change empties the cache
 
     async def ensure_tenant(self, name: str) -> Tenant:
         stmt = insert_for(self.engine, tenants).values(
@@ -89,7 +95,7 @@ class AccountStore:
                         created_at=time.time(),
                     )
                 )
-            self._cache.clear()
+            self._forget()
         updated = await self.tenant_by_name(name)
         assert updated is not None
         return updated
@@ -145,7 +151,7 @@ class AccountStore:
                         revoked.tenant_id, key_id, "revoked", Environment(revoked.environment), now
                     )
                 )
-        self._cache.clear()
+        self._forget()
 
     async def count_keys(
         self, environment: Environment | None = None, tenant_name: str | None = None
@@ -171,6 +177,13 @@ class AccountStore:
         """The tenant behind an unrevoked key, by the key's id (the OAuth client id)."""
         return await self._lookup(f"id:{key_id}", lambda: api_keys.c.id == key_id, None)
 
+    def _forget(self) -> None:
+        """A key or tenant changed: lookups from now on read the database again, and one
+        already under way does not store what it read before the change."""
+        self._cache.clear()
+        self._inflight.clear()
+        self._generation += 1
+
     async def _lookup(
         self, cache_key: str, where: Callable[[], Any], now: float | None
     ) -> Principal | None:
@@ -179,6 +192,26 @@ class AccountStore:
         cached = self._cache.get(cache_key, now)
         if cached is not None:
             return cached.value
+        running = self._inflight.get(cache_key)
+        if running is None:
+            running = asyncio.ensure_future(self._read(cache_key, where, now))
+            running.add_done_callback(_retrieve)  # even if every waiter gave up
+            self._inflight[cache_key] = running
+        # Shielded: a caller that gives up does not cancel the query the others wait for.
+        return await asyncio.shield(running)
+
+    async def _read(self, cache_key: str, where: Callable[[], Any], now: float) -> Principal | None:
+        generation = self._generation
+        try:
+            principal = await self._query(where)
+        finally:
+            if self._generation == generation:
+                self._inflight.pop(cache_key, None)
+        if self._generation == generation:
+            self._cache.put(cache_key, principal, now)
+        return principal
+
+    async def _query(self, where: Callable[[], Any]) -> Principal | None:
         stmt = (
             select(api_keys, tenants.c.name, tenants.c.brand, tenants.c.default_locale)
             .join(tenants, tenants.c.id == api_keys.c.tenant_id)
@@ -186,15 +219,18 @@ class AccountStore:
         )
         async with self.engine.connect() as conn:
             row = (await conn.execute(stmt)).first()
-        principal = None
-        if row is not None:
-            principal = Principal(
-                tenant=Tenant(row.tenant_id, row.name, row.brand, row.default_locale),
-                environment=Environment(row.environment),
-                key_id=row.id,
-            )
-        self._cache.put(cache_key, principal, now)
-        return principal
+        if row is None:
+            return None
+        return Principal(
+            tenant=Tenant(row.tenant_id, row.name, row.brand, row.default_locale),
+            environment=Environment(row.environment),
+            key_id=row.id,
+        )
+
+
+def _retrieve(done: asyncio.Future[Principal | None]) -> None:
+    if not done.cancelled():
+        done.exception()
 
 
 class LegacySecrets:
