@@ -68,6 +68,11 @@ def create_app(
         description="Self-hosted one-time-passcode verification, wire-compatible with three "
         "public OTP APIs.",
         lifespan=lifespan,
+        telemetry={
+            "tracing": settings.opentelemetry,
+            "metrics": settings.opentelemetry,
+            "logs": settings.opentelemetry,
+        },
     )
     app.state.settings = settings
     app.state.startup_hooks = []

@@ -131,6 +131,10 @@ class Settings(BaseSettings):
 
     log_level: str = "info"
     log_json: bool = True
+    # FastAPI's own OpenTelemetry spans, metrics and logs, to the globally configured
+    # providers (for instance under `opentelemetry-instrument`). Off, FastAPI skips the
+    # per-request check for those providers.
+    opentelemetry: bool = False
 
     @field_validator("database_url")
     @classmethod
