@@ -47,6 +47,7 @@ _WITH_SESSION = (
     + " LEFT JOIN verification_sessions s ON s.id = e.session_id AND s.tenant_id = e.tenant_id"
     " WHERE e.id = :key AND e.tenant_id = :tenant_id ORDER BY n.id"
 )
+_SESSION_AT = _SELECT.split(" FROM ")[0].count(",") + 1  # where its session's columns start
 _BY_CLIENT_ID = f"{_SELECT} WHERE e.client_id = :key AND e.tenant_id = :tenant_id ORDER BY n.id"
 _UPDATE = (
     "UPDATE evaluations SET version = :version, status = :status, sub_status = :sub_status,"
@@ -146,8 +147,9 @@ class SqlEvaluations:
         if ev is None:
             return None
         row = rows[0]
-        session = session_from_row(row, self.sealer, "s_") if row["s_id"] is not None else None
-        return ev, session
+        if row[_SESSION_AT] is None:  # no session (or it was purged)
+            return ev, None
+        return ev, session_from_row(row, self.sealer, _SESSION_AT)
 
     async def get_by_client_id(self, tenant_id: str, client_id: str) -> Evaluation | None:
         params = {"key": client_id, "tenant_id": tenant_id}

@@ -59,10 +59,12 @@ _RECORD = (
 SESSION_COLUMNS = tuple(c.strip() for c in _COLUMNS.split(","))
 
 
-def session_from_row(row: Row, sealer: Sealer, prefix: str = "") -> VerificationSession:
-    """The session in ``row``; ``prefix`` is that of its column names in a join."""
-    if prefix:
-        row = {c: row[prefix + c] for c in SESSION_COLUMNS}
+def session_from_row(row: Row, sealer: Sealer, start: int | None = None) -> VerificationSession:
+    """The session in ``row``; in a join, its columns are ``row[start:]`` in
+    :data:`SESSION_COLUMNS` order (read by position: a row's lookup by name scans its
+    column names, and a join's are many)."""
+    if start is not None:
+        row = {c: row[start + i] for i, c in enumerate(SESSION_COLUMNS)}
     return VerificationSession(
         id=row["id"],
         tenant_id=row["tenant_id"],
