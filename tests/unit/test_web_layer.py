@@ -248,3 +248,20 @@ async def test_every_answer_echoes_the_header_when_it_is_short_printable_text() 
     assert "x-api-version" not in unprintable.headers
     plain = await _call(_app(), "GET", "/fail/gone", headers=_version("2"))
     assert "x-api-version" not in plain.headers
+
+
+def test_json_text_is_what_a_json_response_sends() -> None:
+    """A first PATCH answer is encoded once (``json_text``), stored, and sent as it is; it
+    must be byte for byte what ``JSONResponse`` would send for the same body."""
+    from starlette.responses import JSONResponse
+
+    from otpgate.web.routing import json_text
+
+    body = {
+        "eval_id": "e1",
+        "name": "Zoë Ångström 東京",
+        "score": 0.5,
+        "tags": [],
+        "nested": {"a": [1, None, True], "b": 'quote " and \\ back'},
+    }
+    assert json_text(body).encode() == JSONResponse(body).body

@@ -135,6 +135,9 @@ class StoredAnswer:
 
     status_code: int
     body: Any
+    encoded: str | None = None
+    """``body`` as the front-end encodes it for the wire, when it did so already: stored
+    as it is and answered as it is, so a first answer is encoded once."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ around FastAPI's own handler, built once per route.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -126,3 +127,11 @@ class WebApi:
 
         ApiRoute.__name__ = ApiRoute.__qualname__ = f"{api.name}Route"
         return ApiRoute
+
+
+def json_text(content: Any) -> str:
+    """``content`` encoded exactly as Starlette's ``JSONResponse`` encodes it (compact,
+    UTF-8, no NaN): for an answer that is also stored, so it is encoded once."""
+    return json.dumps(
+        content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+    )

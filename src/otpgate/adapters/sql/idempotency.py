@@ -70,6 +70,6 @@ class SqlIdempotency:
                 "scope": scope,
                 "request_id": request_id,
                 "status_code": answer.status_code,
-                "body": self.sealer.seal_json(answer.body),
+                "body": self.sealer.seal_json(answer.body, answer.encoded),
             },
         )

@@ -86,9 +86,13 @@ class Sealer:
     def open_optional(self, value: str | None) -> str | None:
         return self.open(value) if value is not None else None
 
-    def seal_json(self, value: Any) -> str:
-        """JSON for a JSON column: the sealed text of ``value``'s JSON, as a JSON string."""
-        return json.dumps(self.seal(json.dumps(value)))
+    def seal_json(self, value: Any, encoded: str | None = None) -> str:
+        """JSON for a JSON column: the sealed text of ``value``'s JSON (``encoded``, when
+        the caller has it already), as a JSON string."""
+        sealed = self.seal(json.dumps(value) if encoded is None else encoded)
+        # Quoted by hand: a sealed value is the prefix, hex and base64url, none of which
+        # JSON escapes (json.dumps would scan its few kilobytes to find that out).
+        return f'"{sealed}"'
 
     def open_json(self, stored: Any) -> Any:
         """What :meth:`seal_json` sealed, from the column's text or decoded JSON; a legacy

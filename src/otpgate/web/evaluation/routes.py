@@ -30,7 +30,7 @@ from otpgate.web.evaluation.schemas import (
 )
 from otpgate.web.evaluation.translate import PATCH_ANSWERS, evaluation_body, wire_status
 from otpgate.web.fastlane import HotRoute
-from otpgate.web.routing import WebApi
+from otpgate.web.routing import WebApi, json_text
 
 EVALUATION = WebApi(
     name="Evaluation",
@@ -98,7 +98,7 @@ async def patch_evaluation(
     body: EvaluationPatch,
     request: Request,
     principal: Principal = Depends(api_key),
-) -> JSONResponse:
+) -> Response:
     eval_id = check_eval_id(eval_id)
     ind = body.data.individual if body.data else None
     otp = ind.otp if ind else None
@@ -115,13 +115,15 @@ async def patch_evaluation(
         payload = evaluation_body(result.view, body.id)
         if msg:
             payload["msg"] = msg
-        return StoredAnswer(status, payload)
+        return StoredAnswer(status, payload, json_text(payload))
 
     services: Services = request.app.state.services
     stored = await services.evaluations.patch(
         principal.tenant.id, eval_id, body.id, action, answer, principal.environment
     )
-    return JSONResponse(stored.body, status_code=stored.status_code)
+    if stored.encoded is None:  # a repeat of the request id: its answer as stored
+        return JSONResponse(stored.body, status_code=stored.status_code)
+    return Response(stored.encoded.encode(), stored.status_code, media_type="application/json")
 
 
 @router.put("/{eval_id}/state", response_model=EvaluationResponse, responses=ERRORS)
