@@ -9,6 +9,7 @@ already blocked on the lock (in its thread) before the first one commits.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from pathlib import Path
 
@@ -160,3 +161,63 @@ async def test_a_run_is_bounded_in_time_too(pair, monkeypatch) -> None:
     await _blocked_in_thread(other)
     await asyncio.gather(first, queued, other)
     assert order == ["a1", "b1", "a2"]
+
+
+def _log_frames(path: Path) -> int:
+    """Frames in the WAL (a PASSIVE checkpoint reports them, and copies what it can)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        return int(conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1])
+    finally:
+        conn.close()
+
+
+async def test_the_checkpointer_starts_the_log_over_though_readers_keep_it_in_use(
+    tmp_path: Path,
+) -> None:
+    """SQLite starts the WAL over only when a writer begins while no reader holds a
+    snapshot in the log. Under load one always does, so the log grows for as long as the
+    load lasts, every frame copied back or not. The checkpointer's catch-up holds the
+    writers off, waits for such a reader and starts the log over itself."""
+    path = tmp_path / "w.db"
+    _schema(path)
+    db = SqliteDatabase(str(path))
+    assert db._checkpointer is not None
+    db._checkpointer.close()  # its passes are made by hand here
+    reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+
+    def read() -> None:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM log").fetchone()  # a snapshot in the log
+
+    try:
+        for round_ in range(3):
+            for i in range(50):
+                await _write(db, f"{round_}-{i}", [])
+            read()
+            _log_frames(path)  # every frame copied back, with the reader still on the log
+            await _write(db, f"{round_}-last", [])  # so this writer cannot start it over
+            reader.execute("COMMIT")
+        read()  # a snapshot in the log again (the last write is not copied back yet)
+        assert _log_frames(path) > 150  # three rounds of writes, all still in the log
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        lock = os.open(f"{path}-writer.lock", os.O_RDWR)
+
+        async def reader_finishes() -> None:
+            await asyncio.sleep(0.05)
+            reader.execute("COMMIT")
+
+        try:
+            finishing = asyncio.create_task(reader_finishes())
+            await asyncio.to_thread(database._Checkpointer.catch_up, conn, lock)
+            # A catch-up that did not wait for the reader would return before it finished,
+            # and this write, with the reader still on the log, could not start it over.
+            await _write(db, "after", [])
+            await finishing
+        finally:
+            os.close(lock)
+            conn.close()
+        assert _log_frames(path) < 10  # started over: only the last write's frames
+    finally:
+        reader.close()
+        await db.close()
