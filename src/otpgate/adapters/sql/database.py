@@ -104,6 +104,11 @@ def _sqlite_connection(path: str, busy_timeout_ms: int) -> sqlite3.Connection:
     return conn
 
 
+def _open_lock_file(path: str) -> int:
+    """The file beside the database whose ``flock`` orders otpgate's writers."""
+    return os.open(f"{path}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+
+
 class _WriterLock:
     """Orders the write transactions of every otpgate process on one database file.
 
@@ -118,7 +123,7 @@ class _WriterLock:
     def __init__(self, path: str) -> None:
         self.fd: int | None = None
         if fcntl is not None and path not in ("", ":memory:"):
-            self.fd = os.open(f"{path}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            self.fd = _open_lock_file(path)
 
     async def acquire(self) -> None:
         if self.fd is None:
@@ -179,7 +184,7 @@ class _Checkpointer:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         lock = None
         if fcntl is not None:
-            lock = os.open(f"{self.path}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            lock = _open_lock_file(self.path)
         try:
             conn.execute("PRAGMA busy_timeout=0")  # busy: the next round tries again
             while not self._stop.wait(self.interval):

@@ -2,7 +2,8 @@
 
 One query reads an evaluation with its enrichments: the evaluation's columns repeat on
 each enrichment row of a ``LEFT JOIN``, which both databases run the same way. A GET's
-query joins the evaluation's session too (its columns prefixed ``s_``).
+query joins the evaluation's session too: its columns come last (named ``s_…``), and are
+read by position from ``_SESSION_AT`` on.
 """
 
 # ruff: noqa: S608 - statements are built from this module's own constant column lists

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from otpgate.core.memory import MemoryUnitOfWork
+from otpgate.core.memory import MemorySessions, MemoryUnitOfWork
 from otpgate.core.session import VerificationSession
 from otpgate.flows.evaluation.enrichments import Enrichment
 from otpgate.flows.evaluation.records import Evaluation
@@ -40,8 +40,8 @@ class MemoryEvaluations:
         e = await self.get(tenant_id, eval_id)
         if e is None:
             return None
-        session = self.uow.table("sessions").get(e.session_id) if e.session_id else None
-        return e, session if session is not None and session.tenant_id == tenant_id else None
+        sessions = MemorySessions(self.uow)
+        return e, await sessions.get(tenant_id, e.session_id) if e.session_id else None
 
     async def get_by_client_id(self, tenant_id: str, client_id: str) -> Evaluation | None:
         for e in self.uow.table("evaluations").values():

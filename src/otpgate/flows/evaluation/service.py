@@ -299,8 +299,8 @@ class EvaluationService:
         """The evaluation as it stands; with ``environment``, only one made with such a key."""
         async with self.uow.reading() as uow:
             found = await uow.evaluations.get_with_session(tenant_id, eval_id)
-        ev = self._found(found[0] if found else None, environment)
-        session = found[1] if found else None
+        read, session = found if found is not None else (None, None)
+        ev = self._found(read, environment)
         now = self.clock.now()
         if (
             session is None
